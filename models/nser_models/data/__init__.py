@@ -1,0 +1,1 @@
+"""Data sets: the synthetic vocalisation corpus, real data set loaders, noise, splits."""

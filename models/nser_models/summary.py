@@ -1,0 +1,47 @@
+"""`nser models`: parameter counts and float32 sizes beside the paper's (Table IV)."""
+
+import argparse
+
+from nser_models.architectures import (
+    MODEL_REGISTRY,
+    ModelArgs,
+    count_parameters,
+    float32_size_mb,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n-classes", type=int, default=2, help="classes of the output layer")
+
+
+def model_table(n_classes: int = 2) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for spec in MODEL_REGISTRY.values():
+        model = spec.build(ModelArgs(n_classes=n_classes))
+        rows.append(
+            {
+                "model": spec.name,
+                "params": count_parameters(model),
+                "size_mb": round(float32_size_mb(model), 3),
+                "paper_params": spec.paper.params,
+                "paper_size_mb": spec.paper.size_mb,
+                "note": spec.paper.note,
+            }
+        )
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.n_classes < 2:
+        raise SystemExit("nser models: error: --n-classes must be at least 2")
+    rows = model_table(args.n_classes)
+    print(f"{'model':<14}{'params':>12}{'paper':>12}{'MiB':>9}{'paper MiB':>11}")
+    for r in rows:
+        print(
+            f"{r['model']:<14}{r['params']:>12,}{r['paper_params']:>12,}"
+            f"{r['size_mb']:>9.3f}{r['paper_size_mb']:>11.3f}"
+        )
+    print()
+    for r in rows:
+        print(f"{r['model']}: {r['note']}")
+    return 0

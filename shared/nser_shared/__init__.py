@@ -1,0 +1,1 @@
+"""Code shared by every nser component: the mel front end, class labels, errors, the CLI."""

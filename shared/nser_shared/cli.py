@@ -1,0 +1,68 @@
+"""`nser`: the one console command. Each subcommand lives in its own module, imported only when
+it runs, with two functions: `add_arguments(parser)` and `run(args) -> exit code`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from nser_shared.errors import NserError
+
+
+class Command(NamedTuple):
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "corpus": Command("nser_models.data.corpus_cli", "write the synthetic vocalisation corpus"),
+    "train": Command("nser_models.train", "train teacher, baseline and student for a task"),
+    "evaluate": Command("nser_models.evaluate", "write the paper's tables and figures"),
+    "models": Command("nser_models.summary", "print the model registry beside the paper"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name:<{width}}  {cmd.summary}" for name, cmd in COMMANDS.items()]
+    return (
+        "usage: nser <command> [options]\n\ncommands:\n"
+        + "\n".join(lines)
+        + ("\n\nrun 'nser <command> --help' for a command's options")
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"nser: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name].module)
+    parser = argparse.ArgumentParser(prog=f"nser {name}", description=COMMANDS[name].summary)
+    module.add_arguments(parser)
+    parsed = parser.parse_args(rest)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        code: int = module.run(parsed)
+    except NserError as exc:
+        print(f"nser {name}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"nser {name}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The nser error hierarchy.
+
+Every error a user can cause derives from `NserError`, so entry points (the CLI, and later the
+gRPC interceptor and HTTP exception handlers) map one base class to one clear message or status.
+"""
+
+
+class NserError(Exception):
+    """Base class of every error nser raises on purpose."""
+
+
+class InvalidAudioError(NserError, ValueError):
+    """Audio that the front end cannot turn into features (empty, NaN, wrong rank, bad rate)."""
+
+
+class FeatureConfigMismatchError(NserError):
+    """A checkpoint or feature window was made with a different front-end configuration."""
+
+
+class DatasetError(NserError):
+    """A data set directory or manifest is missing, malformed or unusable for the task."""
+
+
+class CheckpointError(NserError):
+    """A checkpoint file is missing, corrupt or not a nser checkpoint."""
+
+
+class UnknownModelError(NserError, KeyError):
+    """A model name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -1,0 +1,216 @@
+"""The mel front end: where a window of audio becomes the (1, 128, 188) tensor every model reads.
+
+One implementation, used by training, evaluation, the sensing clients and the tests. Its whole
+configuration is one frozen `FeatureConfig`; `FeatureConfig.id` is a stable hash of it that is
+stored in every checkpoint and carried by every feature message, so a model never sees features
+made differently from the ones it was trained on.
+
+Pipeline (paper, section IV-B): mono -> resample to 16 kHz -> zero-pad / cut to 3.0 s
+-> [optional noise mitigation] -> power STFT (n_fft 1024, window 1024, hop 256)
+-> 128 mel bands over 0-8 kHz -> dB (top 80 dB) -> min-max normalise to [-1, 1].
+
+Noise mitigation (the paper's "essential pre-processing to mitigate the background noise",
+which it does not specify) is two steps, both switchable through `DenoiseConfig`:
+1. a second-order high-pass at `highpass_hz`, removing rumble (traffic, engines, HVAC) below
+   the range of human vocalisation;
+2. soft spectral gating on the power spectrogram: each frequency bin's noise floor is the
+   `gate_quantile` of its power over the window (stationary noise sits near it, a vocalisation
+   far above it); bins more than `gate_threshold_db` above the floor pass, bins near it are
+   attenuated by up to `gate_reduction_db`, with a smooth (sigmoid) transition to avoid the
+   "musical noise" of a hard gate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import torch
+import torchaudio
+from torch import Tensor, nn
+
+from nser_shared.errors import FeatureConfigMismatchError, InvalidAudioError
+
+# Input rates the front end accepts; everything is resampled to FeatureConfig.sample_rate.
+SUPPORTED_SAMPLE_RATES: frozenset[int] = frozenset(
+    {8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000}
+)
+MAX_CHANNELS = 16
+
+
+@dataclass(frozen=True)
+class DenoiseConfig:
+    """Noise mitigation before the mel filterbank (see the module docstring)."""
+
+    highpass_hz: float = 100.0
+    gate_quantile: float = 0.2
+    gate_threshold_db: float = 6.0
+    gate_reduction_db: float = 18.0
+    gate_slope_db: float = 2.0
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Everything that determines the features. Defaults are the paper's."""
+
+    sample_rate: int = 16000
+    clip_seconds: float = 3.0
+    n_fft: int = 1024
+    win_length: int = 1024
+    hop_length: int = 256
+    f_min: float = 0.0
+    f_max: float = 8000.0
+    n_mels: int = 128
+    top_db: float = 80.0
+    denoise: DenoiseConfig | None = field(default=None)
+
+    @property
+    def n_samples(self) -> int:
+        return round(self.sample_rate * self.clip_seconds)
+
+    @property
+    def n_frames(self) -> int:
+        return self.n_samples // self.hop_length + 1  # torch.stft with center=True
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Shape of one feature window: (channels, mel bands, frames)."""
+        return (1, self.n_mels, self.n_frames)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        values = dict(data)
+        denoise = values.pop("denoise", None)
+        try:
+            return cls(**values, denoise=DenoiseConfig(**denoise) if denoise else None)
+        except TypeError as exc:
+            raise FeatureConfigMismatchError(f"not a valid feature configuration: {exc}") from exc
+
+    @cached_property
+    def id(self) -> str:
+        """Stable identifier: a hash of the canonical JSON of every field."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return "mel-" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    def with_denoise(self, enabled: bool) -> FeatureConfig:
+        """This configuration with the default noise mitigation switched on or off."""
+        return replace(self, denoise=DenoiseConfig() if enabled else None)
+
+
+DEFAULT_FEATURE_CONFIG = FeatureConfig()
+
+
+def require_same_config(expected: FeatureConfig, actual_id: str, what: str) -> None:
+    """Raise FeatureConfigMismatchError unless `actual_id` is `expected.id`."""
+    if actual_id != expected.id:
+        raise FeatureConfigMismatchError(
+            f"{what} was made with feature config {actual_id}, expected {expected.id}"
+        )
+
+
+def validate_waveform(waveform: Tensor, sample_rate: int) -> None:
+    """Raise InvalidAudioError naming the problem, or return if the audio is usable."""
+    if not isinstance(waveform, Tensor):
+        raise InvalidAudioError(f"audio must be a torch.Tensor, got {type(waveform).__name__}")
+    if not waveform.is_floating_point():
+        raise InvalidAudioError(f"audio must be floating point in [-1, 1], got {waveform.dtype}")
+    if waveform.dim() not in (1, 2):
+        raise InvalidAudioError(
+            f"audio must have shape (samples,) or (channels, samples), got {tuple(waveform.shape)}"
+        )
+    if waveform.dim() == 2 and waveform.shape[0] > MAX_CHANNELS:
+        raise InvalidAudioError(
+            f"audio has {waveform.shape[0]} channels (max {MAX_CHANNELS}); "
+            "expected (channels, samples), not (samples, channels)"
+        )
+    if waveform.numel() == 0 or waveform.shape[-1] == 0:
+        raise InvalidAudioError("audio is empty")
+    if not bool(torch.isfinite(waveform).all()):
+        raise InvalidAudioError("audio contains NaN or Inf samples")
+    if sample_rate not in SUPPORTED_SAMPLE_RATES:
+        rates = ", ".join(str(r) for r in sorted(SUPPORTED_SAMPLE_RATES))
+        raise InvalidAudioError(f"unsupported sample rate {sample_rate} Hz; supported: {rates}")
+
+
+class MelFrontEnd(nn.Module):
+    """Audio window -> normalised log-mel tensor of shape `config.shape`."""
+
+    def __init__(self, config: FeatureConfig = DEFAULT_FEATURE_CONFIG) -> None:
+        super().__init__()
+        self.config = config
+        self.spectrogram = torchaudio.transforms.Spectrogram(
+            n_fft=config.n_fft,
+            win_length=config.win_length,
+            hop_length=config.hop_length,
+            power=2.0,
+            center=True,
+        )
+        self.mel_scale = torchaudio.transforms.MelScale(
+            n_mels=config.n_mels,
+            sample_rate=config.sample_rate,
+            f_min=config.f_min,
+            f_max=config.f_max,
+            n_stft=config.n_fft // 2 + 1,
+        )
+        self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=config.top_db)
+        self._resamplers: dict[int, torchaudio.transforms.Resample] = {}
+
+    def forward(self, waveform: Tensor, sample_rate: int) -> Tensor:
+        """(samples,) or (channels, samples) float audio -> (1, n_mels, n_frames) in [-1, 1]."""
+        validate_waveform(waveform, sample_rate)
+        audio = self.fit_length(self.resample(self.to_mono(waveform), sample_rate))  # (T,)
+        if self.config.denoise is not None:
+            audio = torchaudio.functional.highpass_biquad(
+                audio, self.config.sample_rate, self.config.denoise.highpass_hz
+            )
+        power = self.spectrogram(audio)  # (n_fft/2+1, frames)
+        if self.config.denoise is not None:
+            power = spectral_gate(power, self.config.denoise)
+        mel_db = self.to_db(self.mel_scale(power))  # (n_mels, frames)
+        return normalise(mel_db).unsqueeze(0)  # (1, n_mels, frames)
+
+    @staticmethod
+    def to_mono(waveform: Tensor) -> Tensor:
+        audio = waveform if waveform.dim() == 1 else waveform.mean(dim=0)
+        return audio.to(torch.float32)
+
+    def resample(self, audio: Tensor, sample_rate: int) -> Tensor:
+        if sample_rate == self.config.sample_rate:
+            return audio
+        if sample_rate not in self._resamplers:
+            self._resamplers[sample_rate] = torchaudio.transforms.Resample(
+                sample_rate, self.config.sample_rate
+            )
+        return self._resamplers[sample_rate](audio)
+
+    def fit_length(self, audio: Tensor) -> Tensor:
+        """Cut to the first `clip_seconds`, or pad with zeros at the end."""
+        n = self.config.n_samples
+        if audio.shape[-1] >= n:
+            return audio[..., :n]
+        return nn.functional.pad(audio, (0, n - audio.shape[-1]))
+
+
+def spectral_gate(power: Tensor, config: DenoiseConfig) -> Tensor:
+    """Soft spectral gating of a power spectrogram (freq, frames) against its own noise floor."""
+    power_db = 10.0 * torch.log10(power.clamp_min(1e-10))
+    floor_db = torch.quantile(power_db, config.gate_quantile, dim=-1, keepdim=True)
+    above = (power_db - floor_db - config.gate_threshold_db) / config.gate_slope_db
+    min_gain = 10.0 ** (-config.gate_reduction_db / 10.0)
+    gain = min_gain + (1.0 - min_gain) * torch.sigmoid(above)
+    return power * gain
+
+
+def normalise(mel_db: Tensor) -> Tensor:
+    """Min-max scale to [-1, 1]. A constant spectrogram (digital silence) maps to all -1."""
+    low, high = mel_db.min(), mel_db.max()
+    span = high - low
+    if float(span) < 1e-6:
+        return torch.full_like(mel_db, -1.0)
+    return (mel_db - low) / span * 2.0 - 1.0

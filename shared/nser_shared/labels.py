@@ -1,0 +1,31 @@
+"""Class labels: the one place that says what the tasks are and what their classes mean."""
+
+from enum import StrEnum
+
+
+class Task(StrEnum):
+    """The two classification tasks of the paper."""
+
+    DETECTION = "detection"  # scream vs not a scream (paper: ASVP-ESD)
+    TYPE = "type"  # positive vs negative scream (paper: VIVAE)
+
+
+class Valence(StrEnum):
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+
+
+# Class index -> name. Index 1 is the class that matters for alerting in both tasks.
+TASK_CLASSES: dict[Task, tuple[str, ...]] = {
+    Task.DETECTION: ("non_scream", "scream"),
+    Task.TYPE: ("positive", "negative"),
+}
+
+
+def parse_task(value: str) -> Task:
+    try:
+        return Task(value)
+    except ValueError:
+        choices = ", ".join(t.value for t in Task)
+        raise ValueError(f"unknown task {value!r}; choose one of: {choices}") from None
