@@ -13,9 +13,10 @@ from typing import NamedTuple
 
 import torch
 import torchvision
+from torch import Tensor, nn
+
 from nser_shared.errors import UnknownModelError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from torch import Tensor, nn
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def model_table(n_classes: int = 2) -> list[dict[str, object]]:
         rows.append(
             {
                 "model": spec.name,
+                "role": spec.role,
                 "params": count_parameters(model),
                 "size_mb": round(float32_size_mb(model), 3),
                 "paper_params": spec.paper.params,

@@ -23,6 +23,14 @@ def read_audio(path: Path) -> tuple[Tensor, int]:
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(rate)
 
 
+def audio_sample_rate(path: Path) -> int:
+    """Sample rate from the file header only (no decoding): cheap on thousands of files."""
+    try:
+        return int(soundfile.info(str(path)).samplerate)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
+        raise InvalidAudioError(f"cannot read audio header of {path}: {exc}") from exc
+
+
 def write_audio(path: Path, waveform: Tensor | np.ndarray, sample_rate: int) -> None:
     """Write mono or (channels, samples) audio as 16-bit PCM WAV, clipping to [-1, 1]."""
     data = waveform.numpy() if isinstance(waveform, Tensor) else np.asarray(waveform)

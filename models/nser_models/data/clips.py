@@ -130,7 +130,7 @@ def split_by_speaker(
     speakers = sorted({r.speaker for r in records})
     if len(speakers) < len(SPLITS):
         raise DatasetError(
-            f"need at least {len(SPLITS)} speakers for a speaker-disjoint split, got {len(speakers)}"
+            f"a speaker-disjoint split needs {len(SPLITS)} speakers, got {len(speakers)}"
         )
     random.Random(seed).shuffle(speakers)
     counts = {s: 0 for s in speakers}

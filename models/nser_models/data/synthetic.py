@@ -1,0 +1,639 @@
+"""The synthetic vocalisation corpus: a deterministic, seeded stand-in for ASVP-ESD and VIVAE.
+
+Acoustic model. Every clip is made by source-filter synthesis at its own sample rate:
+
+- the voiced source is a band-limited pulse train on a time-varying f0 (harmonics up to
+  10 kHz), tilted by a one-pole low-pass whose corner sets how bright the voice is; breath is
+  aspiration noise added to it in proportion to the speaker's breathiness;
+- nonlinear phenomena act on the source: amplitude modulation at 30-150 Hz ("roughness",
+  Arnal et al. 2015), subharmonic episodes (a period-doubled pulse train mixed in), sudden f0
+  jumps, and chaotic stretches where the harmonics give way to noise;
+- the vocal tract is a cascade of four formant resonators per vowel, crossfaded between vowels
+  over time (and with a raised F1 for the open jaw of a scream);
+- an amplitude envelope shapes the call: one contour for a scream, bursts for sobs and laughs,
+  syllables for babble.
+
+The classes (the table `VOCAL_CLASSES`, the only place that says what each emotion is):
+
+- negative screams (fear, pain, anger): high f0 (anger lower, roar-like), plateau, arched or
+  falling contours with strong jitter, and much roughness: deep 30-150 Hz modulation,
+  subharmonics, f0 jumps and noise bursts;
+- positive screams (joy, surprise, triumph): equally high f0, rising or undulating contours,
+  mostly clean phonation;
+- non-screams: cry (sobs at 300-700 Hz with some roughness, between them inhalations), laugh
+  (breathy "ha" bursts at 4-6 Hz), groan (low, rough), sigh (falling breath), gasp (a short
+  inhalation, sometimes voiced), and babble (formant-synthesised syllables at 3-5 Hz).
+
+Why the classes overlap (on purpose: the paper's models reach 80-86 % on detection and 67-74 %
+on type, and a corpus a linear model solves would not tell the three models apart):
+
+- each scream has an intensity from barely raised to full: a weak scream is low, dark and
+  short, like a cry, a giggle or a voiced gasp, while cries and giggles reach the f0 of weak
+  screams;
+- roughness is drawn per clip around a class mean with a wide spread, plus a per-speaker habit,
+  so some speakers' joyful screams are rough and some fearful ones are clean; contours are drawn
+  from overlapping shape distributions (a fearful scream may rise, a joyful one may arch);
+- speakers differ in pitch range, vocal-tract length (formants), breathiness, tempo, level,
+  brightness and roughness habit, and the corpus is split by speaker, so a model must
+  generalise to unseen voices;
+- every clip is "recorded" differently: onset position, duration (0.6-4 s, some longer than
+  the 3 s the front end keeps), peak level (-30 to -3 dBFS), a small synthetic room, a noise
+  floor and a random microphone low-pass; about 30 % of clips are at 44.1 kHz, the rest at
+  16 kHz, so the front end's resampling is exercised.
+
+Every clip has its own numpy Generator seeded from (seed, speaker, index), so the corpus is the
+same whatever the order or the number of worker processes that made it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from nser_models.data.clips import ClipRecord, write_manifest
+from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
+from nser_models.data.noise import (
+    NOISE_SAMPLE_RATE,
+    Signal,
+    coloured_noise,
+    generate_noise,
+    one_pole_lowpass,
+    pulse_train,
+    reverb,
+    segment_weights,
+    slow_random,
+    smooth,
+    talker,
+    unit_rms,
+    vowel_filter,
+)
+from nser_shared.audio import write_audio
+from nser_shared.errors import DatasetError
+from nser_shared.labels import Valence
+
+DATASET = "synthetic"
+MANIFEST_NAME = "manifest.csv"
+LOW_RATE, HIGH_RATE = 16000, 44100
+MAX_CLIP_SECONDS = 4.0
+MIN_CLIP_SECONDS = 0.6
+
+
+@dataclass(frozen=True)
+class VocalClass:
+    is_scream: bool
+    valence: Valence  # the label written to the manifest
+
+
+# The class table. Non-screams carry no valence: the type task uses screams only (see
+# clips.task_label), and a laugh's everyday positivity is not what "positive scream" means.
+VOCAL_CLASSES: dict[str, VocalClass] = {
+    "fear": VocalClass(is_scream=True, valence=Valence.NEGATIVE),
+    "pain": VocalClass(is_scream=True, valence=Valence.NEGATIVE),
+    "anger": VocalClass(is_scream=True, valence=Valence.NEGATIVE),
+    "joy": VocalClass(is_scream=True, valence=Valence.POSITIVE),
+    "surprise": VocalClass(is_scream=True, valence=Valence.POSITIVE),
+    "triumph": VocalClass(is_scream=True, valence=Valence.POSITIVE),
+    "cry": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "laugh": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "groan": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "sigh": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "gasp": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "babble": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+}
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """What the corpus holds. The same config always gives the same bytes."""
+
+    seed: int = 0
+    speakers: int = 48
+    clips_per_speaker: int = 40
+    high_rate_fraction: float = 0.3  # share of clips at 44.1 kHz; the rest are at 16 kHz
+    noise_seconds: float = 60.0  # length of each DEMAND-like noise track
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise DatasetError(f"seed must be >= 0, got {self.seed}")
+        if self.speakers < 1:
+            raise DatasetError(f"speakers must be >= 1, got {self.speakers}")
+        if self.clips_per_speaker < len(VOCAL_CLASSES):
+            raise DatasetError(
+                f"clips per speaker must be >= {len(VOCAL_CLASSES)} so that every speaker "
+                f"produces every kind of vocalisation, got {self.clips_per_speaker}"
+            )
+        if not 0.0 <= self.high_rate_fraction <= 1.0:
+            raise DatasetError(
+                f"high_rate_fraction must be in [0, 1], got {self.high_rate_fraction}"
+            )
+        if not self.noise_seconds > 0:
+            raise DatasetError(f"noise seconds must be > 0, got {self.noise_seconds}")
+
+
+DEFAULT_CORPUS = CorpusConfig()
+
+
+def clip_schedule(clips_per_speaker: int) -> list[str]:
+    """The emotion of each clip index: screams and non-screams alternate, so half the clips
+    are screams; negative and positive screams alternate, so half of those are negative."""
+    negative = [
+        e for e, c in VOCAL_CLASSES.items() if c.is_scream and c.valence is Valence.NEGATIVE
+    ]
+    positive = [
+        e for e, c in VOCAL_CLASSES.items() if c.is_scream and c.valence is Valence.POSITIVE
+    ]
+    screams = [e for pair in zip(negative, positive, strict=True) for e in pair]
+    others = [e for e, c in VOCAL_CLASSES.items() if not c.is_scream]
+    return [
+        (screams if i % 2 == 0 else others)[(i // 2) % len(screams if i % 2 == 0 else others)]
+        for i in range(clips_per_speaker)
+    ]
+
+
+# --- speakers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A voice: the traits that stay the same over all of one speaker's clips."""
+
+    name: str
+    pitch: float  # multiplies every f0 range (about 0.75 for a low voice, 1.5 for a high one)
+    formants: float  # vocal-tract length: multiplies formant frequencies
+    breathiness: float  # aspiration noise relative to the voiced source
+    tempo: float  # multiplies rhythms (sobs, laughs, syllables), divides durations
+    level_db: float  # habitual loudness, added to each clip's peak level
+    roughness: float  # habit added to every clip's roughness: blurs the valence cue
+    brightness: float  # multiplies spectral-tilt corners
+
+
+def speaker_name(index: int) -> str:
+    return f"s{index:03d}"
+
+
+def make_speaker(seed: int, index: int) -> Speaker:
+    rng = np.random.default_rng([seed, 0, index])
+    high = rng.random() < 0.5
+    return Speaker(
+        name=speaker_name(index),
+        pitch=(1.3 if high else 0.85) * math.exp(rng.normal(0.0, 0.12)),
+        formants=(1.12 if high else 1.0) * math.exp(rng.normal(0.0, 0.05)),
+        breathiness=rng.uniform(0.05, 0.35),
+        tempo=math.exp(rng.normal(0.0, 0.15)),
+        level_db=rng.normal(0.0, 3.0),
+        roughness=rng.normal(0.0, 0.15),
+        brightness=math.exp(rng.normal(0.0, 0.25)),
+    )
+
+
+# --- the voice --------------------------------------------------------------------------------
+
+
+@dataclass
+class Phonation:
+    """Per-sample controls of the voice source (arrays of the clip's length, or constants)."""
+
+    f0: Signal
+    voicing: Signal | float = 1.0
+    breath: Signal | float = 0.1
+    brightness_hz: float = 500.0  # tilt corner: higher is brighter
+    am_depth: float = 0.0  # 30-150 Hz amplitude modulation, 0..1
+    am_rate_hz: float = 70.0
+    subharmonic: Signal | float = 0.0  # share of the period-doubled source, 0..1
+    chaos: Signal | float = 0.0  # share of noise replacing the harmonics, 0..1
+
+
+def render(
+    rng: np.random.Generator,
+    sr: int,
+    phonation: Phonation,
+    vowels: Sequence[str],
+    weights: npt.NDArray[np.float64],
+    speaker: Speaker,
+    f1_scale: float = 1.0,
+) -> Signal:
+    """Source (with nonlinear phenomena) -> vowel formants; unit RMS."""
+    n = len(phonation.f0)
+    top = min(0.45 * sr, 10000.0)
+    f0 = np.clip(phonation.f0, 50.0, top / 2.0)
+    voiced = pulse_train(f0, sr, top)
+    if np.any(np.asarray(phonation.subharmonic) > 0):
+        sub = phonation.subharmonic
+        voiced = (1.0 - sub) * voiced + sub * pulse_train(f0, sr, top, divide=2.0)
+    if phonation.am_depth > 0:
+        rate = phonation.am_rate_hz * np.exp(0.2 * slow_random(rng, n, sr, 3.0))
+        carrier = np.cos(2.0 * np.pi * np.cumsum(rate) / sr)
+        voiced *= 1.0 - phonation.am_depth * 0.5 * (1.0 - carrier)
+    voiced = unit_rms(one_pole_lowpass(voiced, sr, phonation.brightness_hz * speaker.brightness))
+    if np.any(np.asarray(phonation.chaos) > 0):
+        # Deterministic chaos sounds like harsh noise with the formants left on it.
+        harsh = one_pole_lowpass(coloured_noise(rng, n), sr, 3000.0)
+        voiced = (1.0 - phonation.chaos) * voiced + phonation.chaos * unit_rms(harsh)
+    aspiration = one_pole_lowpass(coloured_noise(rng, n), sr, 5000.0)
+    source = phonation.voicing * voiced + phonation.breath * unit_rms(aspiration)
+    return unit_rms(vowel_filter(source, sr, vowels, weights, speaker.formants, f1_scale))
+
+
+def glide(n: int, points: Sequence[tuple[float, float]]) -> Signal:
+    """A piecewise-linear curve of n samples through (time fraction, value) points."""
+    times, values = zip(*points, strict=True)
+    curve = np.interp(np.linspace(0.0, 1.0, n), times, values)
+    return np.asarray(curve, dtype=np.float64)
+
+
+def envelope(n: int, sr: int, attack_s: float, release_s: float) -> Signal:
+    t = np.arange(n) / sr
+    rise = np.clip(t / max(attack_s, 1e-3), 0.0, 1.0)
+    fall = np.clip((n / sr - t) / max(release_s, 1e-3), 0.0, 1.0)
+    return np.sin(0.5 * np.pi * rise) * np.sin(0.5 * np.pi * fall)
+
+
+def episodes(
+    rng: np.random.Generator, n: int, sr: int, count: int, min_s: float, max_s: float
+) -> Signal:
+    """`count` stretches (random place and length) at 1, elsewhere 0, with 10 ms edges."""
+    out = np.zeros(n)
+    for _ in range(count):
+        length = int(rng.uniform(min_s, max_s) * sr)
+        start = int(rng.integers(0, max(1, n - length)))
+        out[start : start + length] = 1.0
+    return smooth(out, sr, 0.005) if count else out
+
+
+def f0_jumps(rng: np.random.Generator, n: int, sr: int, count: int) -> Signal:
+    """Multiplier with `count` sudden register breaks (up or down by a third to an octave)."""
+    factor = np.ones(n)
+    for _ in range(count):
+        start = int(rng.integers(0, n))
+        length = int(rng.uniform(0.05, 0.4) * sr)
+        ratio = rng.uniform(1.25, 1.9) if rng.random() < 0.6 else rng.uniform(0.55, 0.8)
+        factor[start : start + length] *= ratio
+    return smooth(factor, sr, 0.003) if count else factor
+
+
+def vibrato(rng: np.random.Generator, n: int, sr: int, jitter: float) -> Signal:
+    """f0 multiplier: slow drift plus fast irregular jitter (in fractions of f0)."""
+    drift = 0.02 * slow_random(rng, n, sr, 2.0)
+    fast = jitter * slow_random(rng, n, sr, 25.0)
+    return np.exp(drift + fast)
+
+
+def single_vowel(vowel: str, n: int) -> tuple[list[str], npt.NDArray[np.float64]]:
+    return [vowel], np.ones((1, n))
+
+
+def vowel_glide(
+    rng: np.random.Generator, n: int, sr: int, choices: Sequence[str]
+) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """Two vowels, the second taking over somewhere in the middle (ah-ee, oo-ah ...)."""
+    first, second = (str(v) for v in rng.choice(choices, size=2))
+    switch = int(rng.uniform(0.3, 0.8) * n)
+    labels = np.where(np.arange(n) < switch, 0, 1).astype(np.int64)
+    return [first, second], segment_weights(labels, 2, sr, fade_s=0.1)
+
+
+def roughness(rng: np.random.Generator, mean: float, speaker: Speaker, spread: float) -> float:
+    return float(np.clip(mean + speaker.roughness + rng.normal(0.0, spread), 0.0, 1.0))
+
+
+# --- screams ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreamStyle:
+    f0_hz: tuple[float, float]  # peak f0 of an average voice, from weakest to strongest
+    contours: dict[str, float]  # contour shape -> probability
+    roughness: float  # mean roughness (AM depth, rate of nonlinear phenomena), 0..1
+    seconds: tuple[float, float]
+
+
+SCREAM_STYLES: dict[str, ScreamStyle] = {
+    "fear": ScreamStyle(
+        (450, 1500), {"plateau": 0.4, "arch": 0.3, "rise": 0.2, "fall": 0.1}, 0.6, (0.6, 2.6)
+    ),
+    "pain": ScreamStyle(
+        (420, 1350), {"fall": 0.4, "arch": 0.3, "plateau": 0.2, "rise": 0.1}, 0.6, (0.5, 2.2)
+    ),
+    "anger": ScreamStyle(
+        (300, 900), {"plateau": 0.4, "arch": 0.3, "fall": 0.2, "rise": 0.1}, 0.65, (0.5, 2.0)
+    ),
+    "joy": ScreamStyle(
+        (450, 1500), {"rise": 0.35, "undulate": 0.3, "arch": 0.25, "plateau": 0.1}, 0.2, (0.5, 2.4)
+    ),
+    "surprise": ScreamStyle((420, 1400), {"rise": 0.5, "arch": 0.4, "fall": 0.1}, 0.2, (0.3, 1.3)),
+    "triumph": ScreamStyle(
+        (350, 1200), {"rise": 0.4, "plateau": 0.3, "undulate": 0.2, "arch": 0.1}, 0.25, (0.8, 2.6)
+    ),
+}
+
+
+def contour(rng: np.random.Generator, n: int, sr: int, shape: str) -> Signal:
+    """f0 relative to the peak over the call, for a named contour shape."""
+    low, peak_at, end = rng.uniform(0.5, 0.8), rng.uniform(0.2, 0.6), rng.uniform(0.5, 0.85)
+    points = {
+        "rise": [(0.0, low), (rng.uniform(0.6, 1.0), 1.0), (1.0, 1.0)],
+        "fall": [(0.0, 0.9), (0.06, 1.0), (1.0, end)],
+        "arch": [(0.0, low), (peak_at, 1.0), (1.0, end)],
+        "plateau": [(0.0, low), (0.1, 1.0), (0.85, rng.uniform(0.9, 1.05)), (1.0, end)],
+        "undulate": [(0.0, low), (rng.uniform(0.5, 0.9), 1.0), (1.0, 1.0)],
+    }[shape]
+    curve = glide(n, points)
+    if shape == "undulate":  # "woo-hoo": a slow swing on top of the rise
+        seconds = np.arange(n) / sr
+        curve *= 1.0 + 0.12 * np.sin(2 * np.pi * rng.uniform(1.5, 4.0) * seconds)
+    return curve
+
+
+def scream(style: ScreamStyle, rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    n = int(rng.uniform(*style.seconds) / speaker.tempo**0.5 * sr)
+    intensity = rng.uniform(0.2, 1.0)  # a weak scream is low, dark and close to a cry
+    low, high = style.f0_hz
+    peak = speaker.pitch * (low + (high - low) * intensity) * math.exp(rng.normal(0.0, 0.1))
+    shapes = list(style.contours)
+    shape = str(rng.choice(shapes, p=[style.contours[s] for s in shapes]))
+    rough = roughness(rng, style.roughness * (0.5 + 0.5 * intensity), speaker, 0.22)
+    f0 = peak * contour(rng, n, sr, shape) * vibrato(rng, n, sr, 0.005 + 0.04 * rough)
+    f0 *= f0_jumps(rng, n, sr, int(rng.poisson(2.0 * rough)))
+    seconds = n / sr
+    phonation = Phonation(
+        f0=f0,
+        breath=0.5 * speaker.breathiness,
+        brightness_hz=600.0 + 2400.0 * intensity,
+        am_depth=rough * rng.uniform(0.5, 1.0),
+        am_rate_hz=rng.uniform(30.0, 150.0),
+        subharmonic=rough
+        * rng.uniform(0.3, 0.9)
+        * episodes(rng, n, sr, int(rng.poisson(2.0 * rough * seconds)), 0.1, 0.5),
+        chaos=rng.uniform(0.3, 0.8)
+        * episodes(rng, n, sr, int(rng.poisson(1.5 * rough * seconds)), 0.05, 0.25),
+    )
+    vowels, weights = vowel_glide(rng, n, sr, ("a", "a", "ae", "e", "i", "o", "u"))
+    voice = render(rng, sr, phonation, vowels, weights, speaker, f1_scale=1.3)
+    swell = glide(n, [(0.0, rng.uniform(0.6, 1.0)), (rng.uniform(0.2, 0.8), 1.0), (1.0, 0.7)])
+    return voice * swell * envelope(n, sr, rng.uniform(0.02, 0.15), rng.uniform(0.05, 0.3))
+
+
+# --- non-screams ------------------------------------------------------------------------------
+
+
+def bursts(
+    n: int, sr: int, starts: Sequence[int], lengths: Sequence[int], attack_s: float
+) -> Signal:
+    """Sum of bumps (fast attack, smooth decay): sobs, "ha"s, syllables."""
+    out = np.zeros(n)
+    for start, length in zip(starts, lengths, strict=True):
+        length = min(length, n - start)
+        if length > 0:
+            out[start : start + length] += envelope(length, sr, attack_s, 0.6 * length / sr)
+    return out
+
+
+def cry(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """Sobs: arched or falling wails at 300-700 Hz, a little rough, with inhalations between."""
+    sobs = int(rng.integers(1, 5))
+    lengths = [int(rng.uniform(0.3, 1.0) / speaker.tempo * sr) for _ in range(sobs)]
+    gaps = [int(rng.uniform(0.1, 0.4) / speaker.tempo * sr) for _ in range(sobs)]
+    n = sum(lengths) + sum(gaps)
+    starts = list(np.cumsum([0] + [a + b for a, b in zip(lengths, gaps, strict=True)])[:-1])
+    f0 = np.full(n, 400.0)
+    for start, length in zip(starts, lengths, strict=True):
+        top = speaker.pitch * rng.uniform(300.0, 700.0)
+        shape = glide(length, [(0.0, 0.8), (rng.uniform(0.1, 0.5), 1.0), (1.0, 0.65)])
+        f0[start : start + length] = top * shape
+        f0[start + length :] = f0[start + length - 1]
+    rough = roughness(rng, 0.35, speaker, 0.2)
+    phonation = Phonation(
+        f0=f0 * vibrato(rng, n, sr, 0.02),
+        breath=speaker.breathiness + 0.2,
+        brightness_hz=rng.uniform(500.0, 1500.0),
+        am_depth=rough * rng.uniform(0.3, 0.8),
+        am_rate_hz=rng.uniform(30.0, 120.0),
+        subharmonic=0.5 * rough * episodes(rng, n, sr, int(rng.poisson(rough * 2)), 0.1, 0.3),
+    )
+    vowels, weights = vowel_glide(rng, n, sr, ("a", "ae", "e", "u"))
+    wail = render(rng, sr, phonation, vowels, weights, speaker) * bursts(
+        n, sr, starts, lengths, 0.05
+    )
+    gasps = bursts(n, sr, [s + ln for s, ln in zip(starts, lengths, strict=True)], gaps, 0.05)
+    inhale = unit_rms(one_pole_lowpass(coloured_noise(rng, n), sr, 4000.0))
+    return wail + 0.3 * inhale * gasps
+
+
+def laugh(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """A bout of breathy "ha"s at 4-6 Hz with falling pitch; now and then a high giggle."""
+    rate = rng.uniform(4.0, 6.0) * speaker.tempo
+    count = int(rng.integers(3, 11))
+    period = int(sr / rate)
+    n = period * count + int(0.2 * sr)
+    giggle = rng.random() < 0.25
+    start_f0 = speaker.pitch * (rng.uniform(450.0, 800.0) if giggle else rng.uniform(200.0, 450.0))
+    f0 = start_f0 * glide(n, [(0.0, 1.0), (1.0, rng.uniform(0.6, 0.95))])
+    starts = [k * period + int(rng.integers(0, period // 5 + 1)) for k in range(count)]
+    lengths = [int(period * rng.uniform(0.5, 0.8)) for _ in range(count)]
+    ha = bursts(n, sr, starts, lengths, 0.03)
+    phonation = Phonation(
+        f0=f0 * vibrato(rng, n, sr, 0.015),
+        voicing=ha,
+        breath=(speaker.breathiness + 0.3) * np.maximum(ha, 0.3 * smooth(ha, sr, 0.05)),
+        brightness_hz=rng.uniform(400.0, 1200.0),
+        am_depth=roughness(rng, 0.1, speaker, 0.1) * 0.5,
+        am_rate_hz=rng.uniform(30.0, 100.0),
+    )
+    vowels = ("i", "e") if giggle else ("a", "ae", "e", "o")
+    chosen, weights = single_vowel(str(rng.choice(vowels)), n)
+    return render(rng, sr, phonation, chosen, weights, speaker) * smooth(ha, sr, 0.01)
+
+
+def groan(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """Low, dark and rough; now and then a higher moan."""
+    n = int(rng.uniform(0.6, 2.2) / speaker.tempo * sr)
+    base = rng.uniform(250.0, 380.0) if rng.random() < 0.15 else rng.uniform(80.0, 200.0)
+    shape = glide(n, [(0.0, rng.uniform(0.9, 1.1)), (rng.uniform(0.1, 0.5), 1.1), (1.0, 0.75)])
+    rough = roughness(rng, 0.5, speaker, 0.2)
+    phonation = Phonation(
+        f0=speaker.pitch * base * shape * vibrato(rng, n, sr, 0.01 + 0.03 * rough),
+        breath=speaker.breathiness,
+        brightness_hz=rng.uniform(250.0, 700.0),
+        am_depth=rough * rng.uniform(0.4, 0.9),
+        am_rate_hz=rng.uniform(30.0, 90.0),
+        subharmonic=rough * episodes(rng, n, sr, int(rng.poisson(2 * rough)), 0.1, 0.6),
+    )
+    vowels, weights = vowel_glide(rng, n, sr, ("o", "u", "a", "e"))
+    voice = render(rng, sr, phonation, vowels, weights, speaker)
+    return voice * envelope(n, sr, rng.uniform(0.05, 0.3), rng.uniform(0.1, 0.5))
+
+
+def sigh(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """Mostly breath through an open vowel, falling away; sometimes a low voiced tail."""
+    n = int(rng.uniform(0.7, 2.0) / speaker.tempo * sr)
+    voicing = rng.uniform(0.0, 0.6) if rng.random() < 0.5 else 0.0
+    phonation = Phonation(
+        f0=speaker.pitch * rng.uniform(100.0, 250.0) * glide(n, [(0.0, 1.0), (1.0, 0.7)]),
+        voicing=voicing * glide(n, [(0.0, 0.2), (0.5, 1.0), (1.0, 0.3)]),
+        breath=1.0,
+        brightness_hz=300.0,
+    )
+    vowels, weights = vowel_glide(rng, n, sr, ("a", "ae", "e", "o"))
+    breath = render(rng, sr, phonation, vowels, weights, speaker)
+    fall = glide(n, [(0.0, 0.0), (rng.uniform(0.1, 0.3), 1.0), (1.0, 0.0)])
+    return breath * fall
+
+
+def gasp(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """A short, bright inhalation; about a third are voiced with a squeak that can pass for a
+    short scream."""
+    n = int(rng.uniform(0.25, 0.7) * sr)
+    voiced = rng.random() < 0.35
+    phonation = Phonation(
+        f0=speaker.pitch * rng.uniform(400.0, 1000.0) * glide(n, [(0.0, 0.8), (1.0, 1.1)]),
+        voicing=rng.uniform(0.3, 0.8) if voiced else 0.0,
+        breath=1.0,
+        brightness_hz=rng.uniform(800.0, 2000.0),
+    )
+    chosen, weights = single_vowel(str(rng.choice(["i", "a", "ae", "u"])), n)
+    air = render(rng, sr, phonation, chosen, weights, speaker, f1_scale=1.2)
+    return air * envelope(n, sr, rng.uniform(0.03, 0.15), rng.uniform(0.02, 0.1))
+
+
+def babble(rng: np.random.Generator, sr: int, speaker: Speaker) -> Signal:
+    """Speech-like syllables; one talker in five is excited and speaks high."""
+    n = int(rng.uniform(1.0, 3.5) * sr)
+    excited = 1.5 if rng.random() < 0.2 else 1.0
+    return talker(
+        rng,
+        n,
+        sr,
+        f0_hz=speaker.pitch * rng.uniform(110.0, 190.0) * excited,
+        formant_scale=speaker.formants,
+        syllable_rate=rng.uniform(3.0, 5.0) * speaker.tempo,
+        breathiness=speaker.breathiness,
+    )
+
+
+Synthesiser = Callable[[np.random.Generator, int, Speaker], Signal]
+SYNTHESISERS: dict[str, Synthesiser] = {
+    **{emotion: partial(scream, style) for emotion, style in SCREAM_STYLES.items()},
+    "cry": cry,
+    "laugh": laugh,
+    "groan": groan,
+    "sigh": sigh,
+    "gasp": gasp,
+    "babble": babble,
+}
+
+
+# --- recording --------------------------------------------------------------------------------
+
+
+def record(rng: np.random.Generator, sr: int, dry: Signal, speaker: Speaker) -> Signal:
+    """Place the call in a clip and 'record' it: room, microphone, level, noise floor."""
+    pre = np.zeros(int(rng.uniform(0.02, 0.6) * sr))
+    post = np.zeros(int(rng.uniform(0.05, 0.4) * sr))
+    clip = np.concatenate([pre, dry, post])
+    target = int(np.clip(len(clip), MIN_CLIP_SECONDS * sr, MAX_CLIP_SECONDS * sr))
+    clip = np.pad(clip, (0, max(0, target - len(clip))))[:target]
+    clip = reverb(clip, sr, rng, rt60_s=rng.uniform(0.1, 0.5), wet=rng.uniform(0.05, 0.35))
+    if rng.random() < 0.6:  # a cheap microphone rolls off the highs
+        cutoff = rng.uniform(3500.0, 7800.0) if sr == LOW_RATE else rng.uniform(5000.0, 16000.0)
+        sos = signal.butter(2, cutoff, btype="lowpass", fs=sr, output="sos")
+        clip = signal.sosfilt(sos, clip)
+    peak_db = float(np.clip(rng.uniform(-30.0, -3.0) + speaker.level_db, -32.0, -2.0))
+    clip *= 10.0 ** (peak_db / 20.0) / max(float(np.max(np.abs(clip))), 1e-9)
+    floor_db = rng.uniform(-80.0, -55.0)
+    floor = coloured_noise(rng, len(clip), rng.uniform(0.0, 1.5)) * 10.0 ** (floor_db / 20.0)
+    return clip + floor
+
+
+def synthesise_clip(
+    seed: int,
+    speaker: Speaker,
+    speaker_index: int,
+    index: int,
+    emotion: str,
+    high_rate_fraction: float,
+) -> tuple[npt.NDArray[np.float32], int]:
+    """One clip's audio and sample rate, from its own generator (order-independent)."""
+    rng = np.random.default_rng([seed, 1, speaker_index, index])
+    sr = HIGH_RATE if rng.random() < high_rate_fraction else LOW_RATE
+    dry = SYNTHESISERS[emotion](rng, sr, speaker)
+    return record(rng, sr, dry, speaker).astype(np.float32), sr
+
+
+# --- the corpus on disk -----------------------------------------------------------------------
+
+
+def clip_id(speaker: str, index: int) -> str:
+    return f"syn-{speaker}-{index:04d}"
+
+
+def _write_speaker(out_dir: Path, config: CorpusConfig, speaker_index: int) -> list[ClipRecord]:
+    speaker = make_speaker(config.seed, speaker_index)
+    records = []
+    for index, emotion in enumerate(clip_schedule(config.clips_per_speaker)):
+        audio, sr = synthesise_clip(
+            config.seed, speaker, speaker_index, index, emotion, config.high_rate_fraction
+        )
+        name = clip_id(speaker.name, index)
+        path = out_dir / "clips" / speaker.name / f"{name}.wav"
+        write_audio(path, audio, sr)
+        kind = VOCAL_CLASSES[emotion]
+        records.append(
+            ClipRecord(
+                clip_id=name,
+                path=path,
+                dataset=DATASET,
+                speaker=speaker.name,
+                emotion=emotion,
+                valence=kind.valence,
+                is_scream=kind.is_scream,
+                sample_rate=sr,
+            )
+        )
+    return records
+
+
+def noise_path(out_dir: Path, environment: str) -> Path:
+    """Where a DEMAND environment's first channel lives, as in the real data set."""
+    return out_dir / "noise" / environment / "ch01.wav"
+
+
+def _write_noise(out_dir: Path, config: CorpusConfig, category: str) -> None:
+    audio = generate_noise(category, config.noise_seconds, NOISE_SAMPLE_RATE, config.seed)
+    write_audio(noise_path(out_dir, PAPER_NOISE_ENVIRONMENTS[category]), audio, NOISE_SAMPLE_RATE)
+
+
+def generate_corpus(
+    out_dir: Path, config: CorpusConfig = DEFAULT_CORPUS, *, workers: int | None = None
+) -> list[ClipRecord]:
+    """Write clips, `manifest.csv` and DEMAND-layout noise under `out_dir`; return the records.
+
+    `workers` processes (default: one per available core) share the work; it changes only the
+    time taken, never the output.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = workers or len(os.sched_getaffinity(0))
+    speakers = range(config.speakers)
+    if workers <= 1:
+        for category in PAPER_NOISE_ENVIRONMENTS:
+            _write_noise(out_dir, config, category)
+        per_speaker = [_write_speaker(out_dir, config, i) for i in speakers]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            noise_jobs = [
+                pool.submit(_write_noise, out_dir, config, c) for c in PAPER_NOISE_ENVIRONMENTS
+            ]
+            per_speaker = list(pool.map(partial(_write_speaker, out_dir, config), speakers))
+            for job in noise_jobs:
+                job.result()
+    records = [r for group in per_speaker for r in group]
+    write_manifest(out_dir / MANIFEST_NAME, records)
+    return records

@@ -1,0 +1,75 @@
+"""A tiny end-to-end round trip: corpus -> nser train --quick -> nser evaluate."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nser_models.checkpoint import load_checkpoint
+from nser_models.data.synthetic import CorpusConfig, generate_corpus
+from nser_shared.cli import main
+from nser_shared.labels import Task
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    generate_corpus(out, CorpusConfig(seed=3, speakers=8, clips_per_speaker=12, noise_seconds=5.0))
+    return out
+
+
+def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> None:
+    ckpts = tmp_path / "ckpt"
+    data = f"synthetic:{corpus}"
+    assert main(["train", "--data", data, "--out", str(ckpts), "--quick", "--threads", "2"]) == 0
+    for task in Task:
+        for model in ("teacher", "mobilenetv3s", "student"):
+            ckpt = load_checkpoint(ckpts / f"{task.value}-{model}.pt")
+            assert ckpt.metrics["epochs_run"] >= 1
+            assert 0.0 <= ckpt.metrics["test"]["accuracy"] <= 100.0
+            test_speakers = set(ckpt.train_config["speakers"]["test"])
+            assert test_speakers.isdisjoint(ckpt.train_config["speakers"]["train"])
+    student = load_checkpoint(ckpts / "detection-student.pt")
+    assert student.train_config["loss"] == "distillation"
+    assert load_checkpoint(ckpts / "detection-teacher.pt").train_config["loss"] == "cross_entropy"
+
+    out = tmp_path / "report"
+    args = ["evaluate", "--data", data, "--checkpoints", str(ckpts), "--out", str(out),
+            "--snrs", "5", "--latency-runs", "3"]
+    assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    for task in Task:
+        section = report["tasks"][task.value]
+        assert set(section["clean"]) == {"teacher", "mobilenetv3s", "student"}
+        assert all(section["data"]["trained_on_this_data"].values())
+        assert set(section["per_noise"]["5"]) == {"bus", "metro", "cafe", "kitchen", "office"}
+        counts = sum(sum(row) for row in section["clean"]["student"]["confusion"])
+        assert counts == section["data"]["sizes"]["test"]
+    assert set(report["latency"]["models"]) == {"teacher", "mobilenetv3s", "student"}
+    for name in ("report.md", "tsne.png", "latency.png", "noise.png"):
+        assert (out / name).stat().st_size > 0
+    assert "Table I" in (out / "report.md").read_text()
+
+
+def test_train_refuses_bad_arguments(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = f"synthetic:{corpus}"
+    assert main(["train", "--data", data, "--out", str(tmp_path), "--epochs", "0"]) == 1
+    assert "--epochs must be positive" in capsys.readouterr().err
+    assert main(["train", "--data", data, "--out", str(tmp_path), "--models", "vgg"]) == 1
+    assert "unknown models" in capsys.readouterr().err
+    assert main(["train", "--data", "synthetic:/nonexistent", "--out", str(tmp_path)]) == 1
+    assert "error" in capsys.readouterr().err
+    # a student without a teacher to learn from
+    assert main(["train", "--data", data, "--out", str(tmp_path), "--models", "student",
+                 "--quick"]) == 1
+    assert "needs a trained teacher" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_missing_checkpoints(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["evaluate", "--data", f"synthetic:{corpus}", "--checkpoints", str(tmp_path / "none"),
+            "--out", str(tmp_path / "r")]
+    assert main(args) == 1
+    assert "checkpoint folder not found" in capsys.readouterr().err
+    assert main(["evaluate", "--data", f"synthetic:{corpus}", "--out", str(tmp_path / "r"),
+                 "--snrs", "loud"]) == 1
+    assert "--snrs" in capsys.readouterr().err
