@@ -124,9 +124,9 @@ def fit(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            sums["label"] += float(label_loss) * len(idx)
-            sums["distill"] += float(distill) * len(idx)
-            bar.set_postfix(label=f"{float(label_loss):.3f}", distill=f"{float(distill):.3f}")
+            sums["label"] += float(label_loss.detach()) * len(idx)
+            sums["distill"] += float(distill.detach()) * len(idx)
+            bar.set_postfix(label=f"{float(label_loss.detach()):.3f}", distill=f"{float(distill.detach()):.3f}")
         val = _validation(model, data.val)
         row = {
             "epoch": epoch,

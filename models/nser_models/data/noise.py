@@ -67,9 +67,13 @@ def coloured_noise(rng: np.random.Generator, n: int, exponent: float = 0.0) -> S
     return unit_rms(np.fft.irfft(spectrum, n))
 
 
+def rms(x: Signal) -> float:
+    return math.sqrt(float(np.mean(x**2))) if x.size else 0.0
+
+
 def unit_rms(x: Signal) -> Signal:
-    rms = math.sqrt(float(np.mean(x**2))) if x.size else 0.0
-    return x / rms if rms > 1e-12 else x
+    level = rms(x)
+    return x / level if level > 1e-12 else x
 
 
 def one_pole_lowpass(x: Signal, sample_rate: int, corner_hz: float) -> Signal:
@@ -179,6 +183,7 @@ def talker(
     formant_scale: float = 1.0,
     syllable_rate: float = 4.0,
     breathiness: float = 0.1,
+    brightness_hz: float = 350.0,
 ) -> Signal:
     """Unit-RMS speech-like babble: consonant-vowel syllables in phrases, with intonation.
 
@@ -208,7 +213,7 @@ def talker(
         position += phrase + int(rng.uniform(0.1, 0.5) * sample_rate)
     f0 = f0_hz * f0_shape * np.exp(0.08 * slow_random(rng, n, sample_rate, 3.0))
     top = min(0.45 * sample_rate, 10000.0)
-    voiced = one_pole_lowpass(pulse_train(f0, sample_rate, top), sample_rate, 350.0)
+    voiced = one_pole_lowpass(pulse_train(f0, sample_rate, top), sample_rate, brightness_hz)
     source = unit_rms(voiced) + breathiness * coloured_noise(rng, n)
     weights = segment_weights(labels, len(vowels), sample_rate)
     speech = vowel_filter(source, sample_rate, vowels, weights, formant_scale)
@@ -274,9 +279,9 @@ def _burst(
     """Band-limited noise with a fast attack and exponential decay (clicks, knocks, hiss)."""
     n = max(8, int(seconds * sample_rate))
     t = np.arange(n) / sample_rate
-    envelope = np.minimum(1.0, t / attack_s) * np.exp(-t / (seconds / 4))
+    envelope: Signal = np.minimum(1.0, t / attack_s) * np.exp(-t / (seconds / 4))
     noise = bandpass(rng.standard_normal(n), sample_rate, low_hz, high_hz)
-    return unit_rms(noise) * envelope * rng.uniform(0.3, 1.0)
+    return unit_rms(noise) * envelope * float(rng.uniform(0.3, 1.0))
 
 
 def _crowd(rng: np.random.Generator, n: int, sample_rate: int, talkers: int) -> Signal:
@@ -413,7 +418,7 @@ def generate_noise(
         raise DatasetError(
             f"unknown noise category {category!r}; choose one of: {', '.join(_CATEGORIES)}"
         )
-    if seconds <= 0 or sample_rate <= 0:
+    if not (math.isfinite(seconds) and seconds > 0 and sample_rate > 0):
         raise DatasetError(
             f"noise needs positive seconds and sample rate, got {seconds}, {sample_rate}"
         )
