@@ -80,7 +80,7 @@ def build_teacher(args: ModelArgs) -> Classifier:
     """torchvision ResNet18 with a one-channel stem; embedding = 512-d pooled features."""
     net = torchvision.models.resnet18(weights=None)
     net.conv1 = nn.Conv2d(args.in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    net.fc = nn.Identity()  # type: ignore[assignment]
+    net.fc = nn.Identity()
     return Classifier(net, nn.Linear(512, args.n_classes))
 
 

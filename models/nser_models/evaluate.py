@@ -28,7 +28,7 @@ import torch
 import torchaudio
 import torchvision
 
-from nser_models.architectures import MODEL_REGISTRY
+from nser_models.architectures import MODEL_REGISTRY, Classifier
 from nser_models.checkpoint import SHIPPED_DIR, Checkpoint, load_checkpoint, shipped_checkpoint
 from nser_models.data.clips import ClipRecord
 from nser_models.data.demand import load_demand_noise
@@ -147,7 +147,7 @@ def _load_noise(root: Path) -> dict[str, torch.Tensor]:
 def _noisy(
     data: TaskData,
     features: FeatureConfig,
-    models: dict[str, torch.nn.Module],
+    models: dict[str, Classifier],
     noise: dict[str, torch.Tensor],
     config: EvalConfig,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -202,7 +202,7 @@ def _clean_16k(front_end: MelFrontEnd, record: ClipRecord) -> torch.Tensor:
     return front_end.resample(front_end.to_mono(waveform), rate)
 
 
-def _tsne(data: TaskData, models: dict[str, torch.nn.Module]) -> dict[str, Any]:
+def _tsne(data: TaskData, models: dict[str, Classifier]) -> dict[str, Any]:
     """2-D t-SNE points of raw mels and of teacher / student embeddings, with silhouettes."""
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -257,7 +257,8 @@ def _latency(checkpoint_dir: Path, records: list[ClipRecord], config: EvalConfig
 def _one_real_window(records: list[ClipRecord], features: FeatureConfig) -> torch.Tensor:
     waveform, rate = read_audio(records[0].path)
     with torch.inference_mode():
-        return MelFrontEnd(features)(waveform, rate).unsqueeze(0)  # (1, 1, 128, 188)
+        window: torch.Tensor = MelFrontEnd(features)(waveform, rate)
+    return window.unsqueeze(0)  # (1, 1, 128, 188)
 
 
 def _forward_times(model: torch.nn.Module, x: torch.Tensor, config: EvalConfig) -> list[float]:

@@ -41,7 +41,7 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
 
 def _without_points(report: dict[str, Any]) -> dict[str, Any]:
     """The JSON keeps silhouettes, not the thousands of t-SNE coordinates."""
-    out = json.loads(json.dumps(report))
+    out: dict[str, Any] = json.loads(json.dumps(report))
     for task in out["tasks"].values():
         if "tsne" in task:
             task["tsne"] = {

@@ -122,11 +122,13 @@ def fit(
                     logits, t_logits, y, config.alpha, config.temperature
                 )
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
             sums["label"] += float(label_loss.detach()) * len(idx)
             sums["distill"] += float(distill.detach()) * len(idx)
-            bar.set_postfix(label=f"{float(label_loss.detach()):.3f}", distill=f"{float(distill.detach()):.3f}")
+            bar.set_postfix(
+                label=f"{float(label_loss.detach()):.3f}", distill=f"{float(distill):.3f}"
+            )
         val = _validation(model, data.val)
         row = {
             "epoch": epoch,

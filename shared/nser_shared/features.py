@@ -222,7 +222,7 @@ def spectral_gate(power: Tensor, config: DenoiseConfig) -> Tensor:
     floor_db = torch.quantile(power_db, config.gate_quantile, dim=-1, keepdim=True)
     above = (power_db - floor_db - config.gate_threshold_db) / config.gate_slope_db
     min_gain = 10.0 ** (-config.gate_reduction_db / 10.0)
-    gain = min_gain + (1.0 - min_gain) * torch.sigmoid(above)
+    gain: Tensor = min_gain + (1.0 - min_gain) * torch.sigmoid(above)
     return power * gain
 
 

@@ -34,8 +34,19 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     assert load_checkpoint(ckpts / "detection-teacher.pt").train_config["loss"] == "cross_entropy"
 
     out = tmp_path / "report"
-    args = ["evaluate", "--data", data, "--checkpoints", str(ckpts), "--out", str(out),
-            "--snrs", "5", "--latency-runs", "3"]
+    args = [
+        "evaluate",
+        "--data",
+        data,
+        "--checkpoints",
+        str(ckpts),
+        "--out",
+        str(out),
+        "--snrs",
+        "5",
+        "--latency-runs",
+        "3",
+    ]
     assert main(args) == 0
     report = json.loads((out / "report.json").read_text())
     for task in Task:
@@ -51,7 +62,9 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     assert "Table I" in (out / "report.md").read_text()
 
 
-def test_train_refuses_bad_arguments(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_refuses_bad_arguments(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = f"synthetic:{corpus}"
     assert main(["train", "--data", data, "--out", str(tmp_path), "--epochs", "0"]) == 1
     assert "--epochs must be positive" in capsys.readouterr().err
@@ -60,16 +73,39 @@ def test_train_refuses_bad_arguments(corpus: Path, tmp_path: Path, capsys: pytes
     assert main(["train", "--data", "synthetic:/nonexistent", "--out", str(tmp_path)]) == 1
     assert "error" in capsys.readouterr().err
     # a student without a teacher to learn from
-    assert main(["train", "--data", data, "--out", str(tmp_path), "--models", "student",
-                 "--quick"]) == 1
+    assert (
+        main(["train", "--data", data, "--out", str(tmp_path), "--models", "student", "--quick"])
+        == 1
+    )
     assert "needs a trained teacher" in capsys.readouterr().err
 
 
-def test_evaluate_refuses_missing_checkpoints(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["evaluate", "--data", f"synthetic:{corpus}", "--checkpoints", str(tmp_path / "none"),
-            "--out", str(tmp_path / "r")]
+def test_evaluate_refuses_missing_checkpoints(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "evaluate",
+        "--data",
+        f"synthetic:{corpus}",
+        "--checkpoints",
+        str(tmp_path / "none"),
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main(args) == 1
     assert "checkpoint folder not found" in capsys.readouterr().err
-    assert main(["evaluate", "--data", f"synthetic:{corpus}", "--out", str(tmp_path / "r"),
-                 "--snrs", "loud"]) == 1
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                f"synthetic:{corpus}",
+                "--out",
+                str(tmp_path / "r"),
+                "--snrs",
+                "loud",
+            ]
+        )
+        == 1
+    )
     assert "--snrs" in capsys.readouterr().err
