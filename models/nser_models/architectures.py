@@ -96,6 +96,12 @@ def build_mobilenetv3s(args: ModelArgs) -> Classifier:
         padding=stem.padding,
         bias=False,
     )
+    # torchvision's BatchNorm momentum of 0.01 suits ImageNet's ~100k steps per epoch; with a
+    # few hundred steps the running statistics stay near their initial values and the model
+    # predicts one class in eval mode. 0.1 (PyTorch's default, as in ResNet18) tracks them.
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = 0.1
     last = net.classifier[-1]
     net.classifier[-1] = nn.Identity()
     return Classifier(net, nn.Linear(last.in_features, args.n_classes))

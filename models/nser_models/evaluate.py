@@ -124,6 +124,7 @@ def _evaluate_task(
             for name, m in models.items()
         },
     }
+    result["linear_reference"] = _linear_reference(data)
     log.info("%s clean: %s", task.value, {n: r["accuracy"] for n, r in result["clean"].items()})
     if noise is not None:
         result["noisy"], result["per_noise"] = _noisy(
@@ -132,6 +133,24 @@ def _evaluate_task(
     if config.tsne:
         result["tsne"] = _tsne(data, models)
     return result
+
+
+def _linear_reference(data: TaskData) -> dict[str, Any]:
+    """How hard the task is without a CNN: logistic regression on per-band mel mean and std."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def summary(features: torch.Tensor) -> np.ndarray:
+        mel = features[:, 0]  # (N, n_mels, frames)
+        return torch.cat([mel.mean(dim=2), mel.std(dim=2)], dim=1).numpy()
+
+    train = torch.cat([data.train.features, data.val.features])
+    labels = torch.cat([data.train.labels, data.val.labels]).numpy()
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000))
+    probe.fit(summary(train), labels)
+    predicted = torch.from_numpy(probe.predict_proba(summary(data.test.features)))
+    return classification_metrics(predicted, data.test.labels, len(TASK_CLASSES[data.task]))
 
 
 def _load_noise(root: Path) -> dict[str, torch.Tensor]:

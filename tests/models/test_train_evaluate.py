@@ -53,6 +53,7 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
         section = report["tasks"][task.value]
         assert set(section["clean"]) == {"teacher", "mobilenetv3s", "student"}
         assert all(section["data"]["trained_on_this_data"].values())
+        assert section["linear_reference"]["n"] == section["data"]["sizes"]["test"]
         assert set(section["per_noise"]["5"]) == {"bus", "metro", "cafe", "kitchen", "office"}
         counts = sum(sum(row) for row in section["clean"]["student"]["confusion"])
         assert counts == section["data"]["sizes"]["test"]
