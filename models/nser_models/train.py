@@ -127,7 +127,7 @@ def fit(
             sums["label"] += float(label_loss.detach()) * len(idx)
             sums["distill"] += float(distill.detach()) * len(idx)
             bar.set_postfix(
-                label=f"{float(label_loss.detach()):.3f}", distill=f"{float(distill):.3f}"
+                label=f"{float(label_loss.detach()):.3f}", distill=f"{float(distill.detach()):.3f}"
             )
         val = _validation(model, data.val)
         row = {
