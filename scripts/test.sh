@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/system_packages.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy shared models/nser_models
+.venv/bin/mypy shared models/nser_models services loadtest
 .venv/bin/pytest "$@"

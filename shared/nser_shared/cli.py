@@ -24,6 +24,10 @@ COMMANDS: dict[str, Command] = {
     "train": Command("nser_models.train", "train teacher, baseline and student for a task"),
     "evaluate": Command("nser_models.evaluate", "write the paper's tables and figures"),
     "models": Command("nser_models.summary", "print the model registry beside the paper"),
+    "serve": Command("nser_mec.cli", "run the MEC inference service (gRPC, metrics)"),
+    "sense": Command("nser_sensing.cli", "simulate sensing devices sending feature windows"),
+    "payloads": Command("nser_sensing.payload_report", "accuracy and bytes per payload dtype"),
+    "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
 }
 
 

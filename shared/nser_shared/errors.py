@@ -30,3 +30,19 @@ class UnknownModelError(NserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class InvalidFeatureWindowError(NserError, ValueError):
+    """A feature window that is malformed: shape, dtype, byte length, values or metadata."""
+
+
+class QueueFullError(NserError):
+    """The inference service's bounded queue is full: the caller should back off and retry."""
+
+
+class InvalidResultRecordError(NserError, ValueError):
+    """An entry of the results stream that cannot be decoded into a result record."""
+
+
+class ConfigurationError(NserError, ValueError):
+    """A setting (command-line option or environment variable) with a value that cannot work."""

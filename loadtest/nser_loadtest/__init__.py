@@ -1,0 +1,1 @@
+"""Load generation against the MEC inference service (open and closed loop) and its reports."""

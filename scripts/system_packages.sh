@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests and the local network simulation run as real child processes.
+# Installs only what is missing; needs root (or sudo) the first time on a fresh machine.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "system_packages: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

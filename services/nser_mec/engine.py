@@ -1,0 +1,133 @@
+"""The transport-free core of the MEC service: loaded models and the detection -> type cascade.
+
+`InferenceEngine.classify` is plain synchronous code over numpy arrays; the gRPC layer never
+touches a model and this module never touches gRPC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nser_mec.backends import BackendName, Batch, Logits, Runner, make_runner
+from nser_models.architectures import MODEL_REGISTRY
+from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, sha256_file, shipped_checkpoint
+from nser_shared.errors import UnknownModelError
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
+from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.results import TaskOutcome
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "student"
+SCREAM = TASK_CLASSES[Task.DETECTION][1]
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One registered model, both tasks, on one backend."""
+
+    name: str
+    version: str  # content hash of its two checkpoints
+    runners: dict[Task, Runner]
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    detection: TaskOutcome
+    type: TaskOutcome | None  # None when the cascade skipped the type stage
+
+
+def softmax(logits: Logits) -> Logits:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    out: Logits = exp / exp.sum(axis=1, keepdims=True)
+    return out
+
+
+def outcomes(task: Task, probabilities: Logits) -> list[TaskOutcome]:
+    classes = TASK_CLASSES[task]
+    return [
+        TaskOutcome(
+            label=classes[int(np.argmax(row))],
+            probabilities={c: float(p) for c, p in zip(classes, row, strict=True)},
+        )
+        for row in probabilities
+    ]
+
+
+class InferenceEngine:
+    def __init__(
+        self,
+        models: dict[str, ServedModel],
+        feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
+        cascade: bool = True,
+    ) -> None:
+        if not models:
+            raise UnknownModelError("the engine needs at least one model")
+        self.models = models
+        self.feature_config = feature_config
+        self.cascade = cascade
+        self.default_model = DEFAULT_MODEL if DEFAULT_MODEL in models else next(iter(models))
+
+    @classmethod
+    def load(
+        cls,
+        names: Sequence[str],
+        backend: BackendName,
+        threads: int,
+        cascade: bool = True,
+        checkpoint_dir: Path = SHIPPED_DIR,
+        feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
+    ) -> InferenceEngine:
+        """Load the shipped checkpoints of `names` for both tasks onto `backend`."""
+        example: Batch = np.zeros((1, *feature_config.shape), dtype=np.float32)
+        models: dict[str, ServedModel] = {}
+        for name in names:
+            if name not in MODEL_REGISTRY:
+                raise UnknownModelError(
+                    f"unknown model {name!r}; registered: {', '.join(MODEL_REGISTRY)}"
+                )
+            started = time.perf_counter()
+            runners: dict[Task, Runner] = {}
+            digest = hashlib.sha256()
+            for task in Task:
+                path = shipped_checkpoint(task, name, checkpoint_dir)
+                checkpoint = load_checkpoint(path, expected_features=feature_config)
+                runners[task] = make_runner(backend, checkpoint.build(), example, threads)
+                digest.update(sha256_file(path).encode())
+            models[name] = ServedModel(name, digest.hexdigest()[:12], runners)
+            log.info(
+                "loaded %s (version %s) on %s in %.0f ms",
+                name,
+                models[name].version,
+                backend.value,
+                (time.perf_counter() - started) * 1e3,
+            )
+        return cls(models, feature_config, cascade)
+
+    def resolve(self, name: str) -> ServedModel:
+        """The served model called `name` ("" is the default); UnknownModelError otherwise."""
+        model = self.models.get(name or self.default_model)
+        if model is None:
+            raise UnknownModelError(
+                f"model {name!r} is not served here; served: {', '.join(self.models)}"
+            )
+        return model
+
+    def classify(self, model: ServedModel, batch: Batch) -> list[WindowResult]:
+        """(B, 1, M, T) features -> one result per window: detection, then (cascade) type."""
+        detection = outcomes(Task.DETECTION, softmax(model.runners[Task.DETECTION].run(batch)))
+        needs_type = [i for i, d in enumerate(detection) if not self.cascade or d.label == SCREAM]
+        types: dict[int, TaskOutcome] = {}
+        if needs_type:
+            rows = batch if len(needs_type) == len(batch) else batch[needs_type]
+            typed = outcomes(Task.TYPE, softmax(model.runners[Task.TYPE].run(rows)))
+            types = dict(zip(needs_type, typed, strict=True))
+        return [WindowResult(d, types.get(i)) for i, d in enumerate(detection)]

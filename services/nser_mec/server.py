@@ -1,0 +1,123 @@
+"""Wires the MEC inference service together and runs it until SIGTERM / SIGINT.
+
+Start-up: metrics port and gRPC port open first, with health NOT_SERVING (probes get an answer
+while the models load; Classify answers UNAVAILABLE); then the models load off the event loop,
+the batcher and the publisher start, and health turns SERVING.
+Shutdown: health turns NOT_SERVING, the gRPC server refuses new calls and gives the calls in
+flight `grace_seconds` to finish (their windows still go through the batcher), then batching
+stops and the publisher gets the same grace to hand its buffer to Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from nser.v1 import mec_inference_pb2 as pb
+from nser.v1 import mec_inference_pb2_grpc as pb_grpc
+from nser_mec.batcher import BatchingConfig, MicroBatcher
+from nser_mec.engine import InferenceEngine
+from nser_mec.metrics import MecMetrics
+from nser_mec.publisher import ResultPublisher
+from nser_mec.servicer import MecInferenceServicer, ServingCore
+from nser_mec.settings import MecSettings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MecInference"].full_name  # nser.v1.MecInference
+
+
+class MecServer:
+    def __init__(self, settings: MecSettings) -> None:
+        self.settings = settings
+        self.metrics = MecMetrics()
+        self.servicer = MecInferenceServicer(self.metrics)
+        self.health = health.aio.HealthServicer()
+        self.grpc_server: grpc.aio.Server | None = None
+        self.metrics_server: Any = None
+        self.port = settings.port
+        self.metrics_port = settings.metrics_port
+
+    async def _set_health(self, status: int) -> None:
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+    async def start(self) -> None:
+        """Open the ports, load the models, start serving. Returns once SERVING."""
+        s = self.settings
+        self.metrics_server, _ = start_http_server(
+            s.metrics_port, addr=s.host, registry=self.metrics.registry
+        )
+        self.metrics_port = self.metrics_server.server_port
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", s.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        pb_grpc.add_MecInferenceServicer_to_server(self.servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.port = server.add_insecure_port(f"{s.host}:{s.port}")
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await server.start()
+        self.grpc_server = server
+        log.info(
+            "gRPC on %s:%d, metrics on :%d; loading models", s.host, self.port, self.metrics_port
+        )
+
+        engine = await asyncio.to_thread(
+            InferenceEngine.load, s.models, s.backend, s.threads, s.cascade
+        )
+        batcher = MicroBatcher(
+            engine,
+            BatchingConfig(s.max_batch_size, s.max_queue_delay_us, s.max_queue_size),
+            self.metrics,
+        )
+        publisher = ResultPublisher(
+            s.redis_url, self.metrics, maxlen=s.stream_maxlen, buffer_size=s.publish_buffer
+        )
+        batcher.start()
+        publisher.start()
+        self.servicer.core = ServingCore(engine, batcher, publisher)
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info("serving %s on %s", ", ".join(engine.models), s.backend.value)
+
+    async def stop(self) -> None:
+        """Drain in-flight calls, then stop batching and flush the publisher."""
+        grace = self.settings.grace_seconds
+        await self.health.enter_graceful_shutdown()
+        if self.grpc_server is not None:
+            await self.grpc_server.stop(grace)
+        core = self.servicer.core
+        self.servicer.core = None
+        if core is not None:
+            await core.batcher.stop()
+            await core.publisher.close(timeout_s=grace)
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+            self.metrics_server.server_close()
+        log.info("stopped")
+
+    async def serve_forever(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            await stop.wait()
+            log.info(
+                "stopping: draining in-flight requests (grace %.1f s)", self.settings.grace_seconds
+            )
+        finally:
+            await self.stop()

@@ -1,0 +1,154 @@
+"""Every malformed window gets a clear status naming the problem, and the server stays healthy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2
+from support.mec import MecProcess, feature_window
+
+from nser.v1 import mec_inference_pb2 as pb
+from nser_shared.windows import PayloadDtype
+
+Code = grpc.StatusCode
+
+
+def _set_tensor(values: np.ndarray) -> Callable[[pb.FeatureWindow], None]:
+    def mutate(window: pb.FeatureWindow) -> None:
+        window.tensor = values.astype("<f4").tobytes()
+
+    return mutate
+
+
+def _shape(window: pb.FeatureWindow) -> None:
+    window.shape[:] = [1, 128, 187]
+
+
+def _dtype(window: pb.FeatureWindow) -> None:
+    window.dtype = pb.TENSOR_DTYPE_UNSPECIFIED
+
+
+def _float16_bytes_as_float32(window: pb.FeatureWindow) -> None:
+    window.dtype = pb.TENSOR_DTYPE_FLOAT16  # 4 bytes per value arrive where 2 are expected
+
+
+def _short_tensor(window: pb.FeatureWindow) -> None:
+    window.tensor = window.tensor[:-4]
+
+
+def _int8_without_scale(window: pb.FeatureWindow) -> None:
+    window.CopyFrom(feature_window(dtype=PayloadDtype.INT8))
+    window.scale = 0.0
+
+
+def _float_with_scale(window: pb.FeatureWindow) -> None:
+    window.scale = 0.5
+
+
+def _nan(window: pb.FeatureWindow) -> None:
+    values = np.zeros((1, 128, 188), dtype=np.float32)
+    values[0, 5, 7] = np.nan
+    _set_tensor(values)(window)
+
+
+def _inf(window: pb.FeatureWindow) -> None:
+    values = np.zeros((1, 128, 188), dtype=np.float32)
+    values[0, 0, 0] = np.inf
+    _set_tensor(values)(window)
+
+
+def _out_of_range(window: pb.FeatureWindow) -> None:
+    _set_tensor(np.full((1, 128, 188), 3.5, dtype=np.float32))(window)
+
+
+def _raw_audio_in_tensor(window: pb.FeatureWindow) -> None:
+    window.tensor = np.zeros(48000, dtype="<f4").tobytes()  # 3 s of 16 kHz audio samples
+
+
+def _no_device(window: pb.FeatureWindow) -> None:
+    window.device_id = ""
+
+
+def _bad_device_kind(window: pb.FeatureWindow) -> None:
+    window.device_kind = pb.DEVICE_KIND_UNSPECIFIED
+
+
+def _bad_cell(window: pb.FeatureWindow) -> None:
+    window.nr_cell_id = "cell-7"
+
+
+def _no_capture_time(window: pb.FeatureWindow) -> None:
+    window.ClearField("captured_at")
+
+
+def _malformed_config_id(window: pb.FeatureWindow) -> None:
+    window.feature_config_id = "mfcc-40"
+
+
+def _other_config(window: pb.FeatureWindow) -> None:
+    window.feature_config_id = "mel-000000000000"
+
+
+def _unknown_model(window: pb.FeatureWindow) -> None:
+    window.model = "resnet152"
+
+
+BAD_WINDOWS = [
+    pytest.param(_shape, Code.INVALID_ARGUMENT, "shape [1, 128, 187]", id="wrong-shape"),
+    pytest.param(_dtype, Code.INVALID_ARGUMENT, "dtype", id="unspecified-dtype"),
+    pytest.param(_float16_bytes_as_float32, Code.INVALID_ARGUMENT, "needs 48128", id="dtype-len"),
+    pytest.param(_short_tensor, Code.INVALID_ARGUMENT, "96252 bytes", id="byte-length"),
+    pytest.param(_int8_without_scale, Code.INVALID_ARGUMENT, "scale", id="int8-no-scale"),
+    pytest.param(_float_with_scale, Code.INVALID_ARGUMENT, "scale 0.5", id="float-scale"),
+    pytest.param(_nan, Code.INVALID_ARGUMENT, "NaN or Inf", id="nan"),
+    pytest.param(_inf, Code.INVALID_ARGUMENT, "NaN or Inf", id="inf"),
+    pytest.param(_out_of_range, Code.INVALID_ARGUMENT, "outside the front end", id="range"),
+    pytest.param(_raw_audio_in_tensor, Code.INVALID_ARGUMENT, "192000 bytes", id="raw-audio"),
+    pytest.param(_no_device, Code.INVALID_ARGUMENT, "device_id is empty", id="no-device"),
+    pytest.param(_bad_device_kind, Code.INVALID_ARGUMENT, "device_kind", id="device-kind"),
+    pytest.param(_bad_cell, Code.INVALID_ARGUMENT, "nr_cell_id", id="cell-id"),
+    pytest.param(_no_capture_time, Code.INVALID_ARGUMENT, "captured_at is missing", id="time"),
+    pytest.param(_malformed_config_id, Code.INVALID_ARGUMENT, "feature_config_id", id="cfg-id"),
+    pytest.param(_other_config, Code.FAILED_PRECONDITION, "mel-000000000000", id="other-cfg"),
+    pytest.param(_unknown_model, Code.NOT_FOUND, "resnet152", id="unknown-model"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "code", "names"), BAD_WINDOWS)
+def test_classify_refuses_bad_window_with_clear_status(
+    mec: MecProcess, mutate: Callable[[pb.FeatureWindow], None], code: Code, names: str
+) -> None:
+    window = feature_window()
+    mutate(window)
+    with pytest.raises(grpc.RpcError) as caught:
+        mec.stub.Classify(window, timeout=10)
+    assert caught.value.code() == code
+    assert names in caught.value.details()
+    # The server stays healthy and keeps answering good windows.
+    assert mec.health() == health_pb2.HealthCheckResponse.SERVING
+    assert mec.stub.Classify(feature_window(), timeout=10).detection.label
+
+
+def test_classify_refuses_oversize_message(mec: MecProcess) -> None:
+    window = feature_window()
+    window.tensor = bytes(300 * 1024)  # above the 256 KiB limit
+    with pytest.raises(grpc.RpcError) as caught:
+        mec.stub.Classify(window, timeout=10)
+    assert caught.value.code() == Code.RESOURCE_EXHAUSTED
+    assert mec.stub.Classify(feature_window(), timeout=10).detection.label
+
+
+def test_stream_ends_on_bad_window_naming_its_sequence(mec: MecProcess) -> None:
+    good = [feature_window(sequence=i) for i in range(3)]
+    bad = feature_window(sequence=3)
+    bad.tensor = bad.tensor[:100]
+    answers: list[pb.Classification] = []
+    stream = mec.stub.ClassifyStream(iter([*good, bad]), timeout=20)
+    with pytest.raises(grpc.RpcError) as caught:
+        answers.extend(stream)
+    assert caught.value.code() == Code.INVALID_ARGUMENT
+    assert "window sequence 3" in caught.value.details()
+    assert {a.sequence for a in answers} <= {0, 1, 2}
