@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.processes import RedisProcess, free_port
+from support.processes import RedisChild, free_port
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(free_port(), tmp_path).start()
+def redis_server(tmp_path: Path) -> Iterator[RedisChild]:
+    server = RedisChild(free_port(), tmp_path)
+    server.start()
     try:
         yield server
     finally:

@@ -11,6 +11,7 @@ stops and the publisher gets the same grace to hand its buffer to Redis.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from typing import Any
@@ -86,6 +87,9 @@ class MecServer:
         publisher = ResultPublisher(
             s.redis_url, self.metrics, maxlen=s.stream_maxlen, buffer_size=s.publish_buffer
         )
+        # Everything loaded so far lives as long as the process: keep the collector from
+        # walking it on every full collection (fewer, shorter GC pauses in the latency tail).
+        gc.freeze()
         batcher.start()
         publisher.start()
         self.servicer.core = ServingCore(engine, batcher, publisher)

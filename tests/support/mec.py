@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import grpc
 import httpx
 import numpy as np
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.processes import MecChild
 from nser_shared.windows import DeviceKind, PayloadDtype, encode_window
-from support.processes import free_port
 
 
-class MecProcess:
+class MecProcess(MecChild):
+    """`MecChild` plus a channel and stub for the test to call it with."""
+
     def __init__(self, redis_url: str, log_path: Path, *extra: str) -> None:
-        self.port = free_port()
-        self.metrics_port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.log_path = log_path
-        args = [sys.executable, "-m", "nser_mec", "--port", str(self.port),
-                "--metrics-port", str(self.metrics_port), "--redis-url", redis_url,
-                "--threads", "1", *extra]  # fmt: skip
-        self.log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        super().__init__(redis_url, log_path, ["--threads", "1", *extra])
         self.channel = grpc.insecure_channel(self.address)
         self.stub = self.stub_for(self.channel)
 
@@ -45,31 +29,17 @@ class MecProcess:
     def stub_for(channel: grpc.Channel) -> pb_grpc.MecInferenceStub:
         return pb_grpc.MecInferenceStub(channel)
 
-    def health(self, service: str = "") -> int:
-        stub = health_pb2_grpc.HealthStub(self.channel)
-        return int(stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2).status)
+    def health(self, channel: grpc.Channel | None = None, service: str = "") -> int:
+        return super().health(channel or self.channel, service)
 
-    def wait_serving(self, timeout_s: float = 90.0) -> MecProcess:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nser_mec exited early:\n{self.log_path.read_text()}")
-            try:
-                if self.health() == health_pb2.HealthCheckResponse.SERVING:
-                    return self
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(
-            f"nser_mec not SERVING after {timeout_s} s:\n{self.log_path.read_text()}"
-        )
+    def wait_serving(self) -> MecProcess:
+        self.start()
+        return self
 
-    def terminate(self, timeout_s: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout_s)
+    def terminate(self) -> int:
+        code = self.stop(timeout_s=30.0)
         self.channel.close()
-        self.log.close()
+        assert code is not None
         return code
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 from support.mec import MecProcess, feature_window, metric_value
-from support.processes import RedisProcess, free_port, wait_until
+from support.processes import RedisChild, free_port, wait_until
 
 from nser_shared.results import RESULTS_STREAM, ResultRecord
 
@@ -16,7 +16,7 @@ from nser_shared.results import RESULTS_STREAM, ResultRecord
 def test_answers_while_redis_is_down_then_publishes_what_it_buffered(tmp_path: Path) -> None:
     redis_port = free_port()  # nothing listens here yet
     server = MecProcess(f"redis://127.0.0.1:{redis_port}/0", tmp_path / "mec.log").wait_serving()
-    redis_server = RedisProcess(redis_port, tmp_path)
+    redis_server = RedisChild(redis_port, tmp_path)
     try:
         answers = [server.stub.Classify(feature_window(sequence=i), timeout=10) for i in range(10)]
         assert [a.sequence for a in answers] == list(range(10))
@@ -44,7 +44,7 @@ def test_full_publish_buffer_drops_the_oldest_and_counts_them(tmp_path: Path) ->
     server = MecProcess(
         f"redis://127.0.0.1:{redis_port}/0", tmp_path / "mec.log", "--publish-buffer", "4"
     ).wait_serving()
-    redis_server = RedisProcess(redis_port, tmp_path)
+    redis_server = RedisChild(redis_port, tmp_path)
     try:
         for i in range(10):
             server.stub.Classify(feature_window(sequence=i), timeout=10)
@@ -62,7 +62,7 @@ def test_full_publish_buffer_drops_the_oldest_and_counts_them(tmp_path: Path) ->
 
 
 def test_sigterm_drains_in_flight_requests_and_publishes_them(
-    redis_server: RedisProcess, tmp_path: Path
+    redis_server: RedisChild, tmp_path: Path
 ) -> None:
     server = MecProcess(
         redis_server.url, tmp_path / "mec.log", "--models", "teacher", "--max-batch-size", "1"
@@ -86,7 +86,7 @@ def test_sigterm_drains_in_flight_requests_and_publishes_them(
 
 
 def test_stopped_server_refuses_new_calls_as_unavailable(
-    redis_server: RedisProcess, tmp_path: Path
+    redis_server: RedisChild, tmp_path: Path
 ) -> None:
     server = MecProcess(redis_server.url, tmp_path / "mec.log").wait_serving()
     address = server.address

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 from support.mec import MecProcess, feature_window
-from support.processes import RedisProcess, wait_until
+from support.processes import RedisChild, wait_until
 
 from nser_shared.results import RESULTS_STREAM, STAGES, ResultRecord
 from nser_shared.windows import PayloadDtype
@@ -56,7 +56,7 @@ def test_every_payload_dtype_is_accepted(mec: MecProcess, dtype: PayloadDtype) -
 
 
 def test_every_result_lands_in_the_stream_with_stage_timestamps(
-    mec: MecProcess, module_redis: RedisProcess
+    mec: MecProcess, module_redis: RedisChild
 ) -> None:
     windows = [feature_window(sequence=i, device_id="watch-0042", seed=i) for i in range(12)]
     answers = list(mec.stub.ClassifyStream(iter(windows), timeout=30))
@@ -76,7 +76,7 @@ def test_every_result_lands_in_the_stream_with_stage_timestamps(
 
 
 def test_health_reflection_and_metrics(mec: MecProcess) -> None:
-    assert mec.health("nser.v1.MecInference") == 1  # SERVING
+    assert mec.health(service="nser.v1.MecInference") == 1  # SERVING
     services = set(ProtoReflectionDescriptorDatabase(mec.channel).get_services())
     assert {"nser.v1.MecInference", "grpc.health.v1.Health"} <= services
     mec.stub.Classify(feature_window(), timeout=10)
@@ -89,7 +89,7 @@ def test_health_reflection_and_metrics(mec: MecProcess) -> None:
 
 
 def test_full_queue_refuses_with_resource_exhausted(
-    module_redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory
+    module_redis: RedisChild, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     log = tmp_path_factory.mktemp("mec-small-queue") / "mec.log"
     server = MecProcess(

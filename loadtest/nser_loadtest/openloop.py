@@ -1,0 +1,181 @@
+"""Open- and closed-loop load against the MEC inference service.
+
+Requests leave on a schedule fixed in advance (a constant rate, or Poisson arrivals), whatever
+the answers do, and every latency is measured from the request's *scheduled* send time: if the
+server (or this client) falls behind, the wait shows up in the figures instead of silently
+lowering the offered rate (no coordinated omission).
+
+Closed loop (`run_closed_loop`) keeps N requests in flight, each sent as soon as the previous
+one is answered: it measures capacity (the rate the server sustains when it is never idle), not
+latency under a given load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import grpc
+import numpy as np
+
+from nser.v1 import mec_inference_pb2 as pb
+from nser.v1 import mec_inference_pb2_grpc as pb_grpc
+
+PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    model: str
+    offered_rate: float  # windows/s scheduled
+    achieved_rate: float  # answers (OK) per second of the run
+    duration_s: float
+    sent: int
+    ok: int
+    errors: dict[str, int]  # status code name -> count
+    latency_ms: dict[str, float]  # "p50", ..., "max", "mean"
+    server_timings_ms: dict[str, float] = field(default_factory=dict)  # median queue/inference
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def p(self, percentile: str) -> float:
+        return self.latency_ms[percentile]
+
+
+def latency_summary(latencies_s: Sequence[float]) -> dict[str, float]:
+    if not latencies_s:
+        return {}
+    values = np.asarray(latencies_s) * 1e3
+    out = {f"p{q:g}": float(np.percentile(values, q)) for q in PERCENTILES}
+    out["max"] = float(values.max())
+    out["mean"] = float(values.mean())
+    return out
+
+
+def schedule(rate: float, duration_s: float, poisson: bool, seed: int = 0) -> list[float]:
+    """Send offsets in seconds from the start: evenly spaced, or exponential gaps."""
+    if poisson:
+        rng = random.Random(seed)
+        offsets, t = [], rng.expovariate(rate)
+        while t < duration_s:
+            offsets.append(t)
+            t += rng.expovariate(rate)
+        return offsets
+    return [i / rate for i in range(int(rate * duration_s))]
+
+
+async def run_open_loop(
+    target: str,
+    windows: Sequence[pb.FeatureWindow],
+    *,
+    model: str,
+    rate: float,
+    duration_s: float,
+    poisson: bool = False,
+    timeout_s: float = 10.0,
+) -> LoadResult:
+    """Offer `rate` windows/s of `model` for `duration_s` to the server at `target`."""
+    requests = [_with_model(w, model) for w in windows]
+    offsets = schedule(rate, duration_s, poisson)
+    latencies: list[float] = []
+    queue_us: list[int] = []
+    inference_us: list[int] = []
+    errors: Counter[str] = Counter()
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.MecInferenceStub(channel)
+        await channel.channel_ready()
+
+        async def one(index: int, scheduled: float) -> None:
+            try:
+                answer = await stub.Classify(requests[index % len(requests)], timeout=timeout_s)
+            except grpc.aio.AioRpcError as exc:
+                errors[exc.code().name] += 1
+                return
+            latencies.append(time.perf_counter() - scheduled)
+            queue_us.append(answer.timings.queue_us)
+            inference_us.append(answer.timings.inference_us)
+
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for index, offset in enumerate(offsets):
+            scheduled = start + offset
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(index, scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return LoadResult(
+        model=model,
+        offered_rate=rate,
+        achieved_rate=len(latencies) / max(elapsed, duration_s),
+        duration_s=elapsed,
+        sent=len(offsets),
+        ok=len(latencies),
+        errors=dict(errors),
+        latency_ms=latency_summary(latencies),
+        server_timings_ms={
+            "queue_p50": float(np.median(queue_us)) / 1e3 if queue_us else 0.0,
+            "inference_p50": float(np.median(inference_us)) / 1e3 if inference_us else 0.0,
+        },
+    )
+
+
+def _with_model(window: pb.FeatureWindow, model: str) -> pb.FeatureWindow:
+    copy = pb.FeatureWindow()
+    copy.CopyFrom(window)
+    copy.model = model
+    return copy
+
+
+async def run_closed_loop(
+    target: str,
+    windows: Sequence[pb.FeatureWindow],
+    *,
+    model: str,
+    concurrency: int,
+    duration_s: float,
+    timeout_s: float = 30.0,
+) -> LoadResult:
+    """Keep `concurrency` requests of `model` in flight for `duration_s`."""
+    requests = [_with_model(w, model) for w in windows]
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    sent = 0
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = pb_grpc.MecInferenceStub(channel)
+        await channel.channel_ready()
+        start = time.perf_counter()
+        end = start + duration_s
+
+        async def worker(offset: int) -> None:
+            nonlocal sent
+            index = offset
+            while time.perf_counter() < end:
+                sent += 1
+                began = time.perf_counter()
+                try:
+                    await stub.Classify(requests[index % len(requests)], timeout=timeout_s)
+                    latencies.append(time.perf_counter() - began)
+                except grpc.aio.AioRpcError as exc:
+                    errors[exc.code().name] += 1
+                index += concurrency
+
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return LoadResult(
+        model=model,
+        offered_rate=0.0,  # closed loop offers no rate: it sends as fast as answers come
+        achieved_rate=len(latencies) / elapsed,
+        duration_s=elapsed,
+        sent=sent,
+        ok=len(latencies),
+        errors=dict(errors),
+        latency_ms=latency_summary(latencies),
+    )

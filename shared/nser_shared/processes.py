@@ -1,0 +1,152 @@
+"""Child processes on loopback: a private `redis-server` and the MEC inference service.
+
+Used wherever nser starts parts of the network itself (benchmarks, the tests, `nser up`): each
+child gets a free port, its output goes to a log file, and it is stopped with SIGTERM (then
+SIGKILL) so that nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import grpc
+import redis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from nser_shared.errors import NserError
+
+
+class ChildProcessError(NserError):
+    """A child process could not be started, or died before it was ready."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+class Child:
+    """One child process with its output in `log_path`."""
+
+    def __init__(self, name: str, args: Sequence[str], log_path: Path) -> None:
+        self.name = name
+        self.args = list(args)
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise ChildProcessError(
+                f"{self.name} exited with code {self.process.returncode}; log tail:\n{tail}"
+            )
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout_s`; the exit code (None if never started)."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+class RedisChild(Child):
+    """A private `redis-server` on a loopback port; it keeps nothing on disk."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ChildProcessError(
+                "redis-server is not installed (Debian: apt-get install redis-server; "
+                "scripts/system_packages.sh does it)"
+            )
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
+        super().__init__("redis-server", args, workdir / f"redis-{port}.log")
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=5.0)
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        super().start()
+        client = self.client()
+
+        def pings() -> bool:
+            self.check_alive()
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(pings, timeout_s, f"redis-server on port {self.port}")
+
+
+class MecChild(Child):
+    """The MEC inference service (`python -m nser_mec`) on free loopback ports."""
+
+    def __init__(self, redis_url: str, log_path: Path, extra_args: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "nser_mec", "--port", str(self.port),
+                "--metrics-port", str(self.metrics_port), "--redis-url", redis_url,
+                *extra_args]  # fmt: skip
+        super().__init__("nser_mec", args, log_path)
+
+    def health(self, channel: grpc.Channel, service: str = "") -> int:
+        stub = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest(service=service)
+        return int(stub.Check(request, timeout=2).status)
+
+    def start(self, timeout_s: float = 120.0) -> None:
+        """Start and wait until the service reports SERVING (its models are loaded)."""
+        super().start()
+        with grpc.insecure_channel(self.address) as channel:
+
+            def serving() -> bool:
+                self.check_alive()
+                try:
+                    return bool(self.health(channel) == health_pb2.HealthCheckResponse.SERVING)
+                except grpc.RpcError:
+                    return False
+
+            wait_until(serving, timeout_s, f"nser_mec SERVING on {self.address}")
