@@ -66,8 +66,8 @@ def in_process(
     rows = []
     for name in models:
         network = load_checkpoint(shipped_checkpoint(Task.DETECTION, name)).build()
-        one = np.random.default_rng(0).uniform(-1, 1, (1, *DEFAULT_FEATURE_CONFIG.shape))
-        one = one.astype(np.float32)
+        shape = (1, *DEFAULT_FEATURE_CONFIG.shape)
+        one = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
         eight = np.repeat(one, 8, axis=0)
         for backend in backends:
             runner = make_runner(backend, network, one, threads)

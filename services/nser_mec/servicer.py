@@ -184,7 +184,8 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
                 if isinstance(item, tuple):
                     sequence, exc = item
                     await context.abort(status_for(exc), f"window sequence {sequence}: {exc}")
-                yield item
+                else:
+                    yield item
             await reader  # re-raises a failure of the request stream itself
         finally:
             reader.cancel()

@@ -100,14 +100,14 @@ def encode_window(
     tensor, scale = encode_tensor(features, dtype)
     return pb.FeatureWindow(
         device_id=device_id,
-        device_kind=_DEVICE_KINDS[device_kind],
+        device_kind=_DEVICE_KINDS[device_kind],  # type: ignore[arg-type]  # enum values are ints
         nr_cell_id=nr_cell_id,
         sequence=sequence,
         captured_at=timestamp(captured_at),
         sent_at=timestamp(time.time()),
         feature_config_id=config.id,
         shape=list(features.shape),
-        dtype=_WIRE_DTYPES[dtype][0],
+        dtype=_WIRE_DTYPES[dtype][0],  # type: ignore[arg-type]
         scale=scale,
         tensor=tensor,
         model=model,

@@ -1,0 +1,173 @@
+"""Simulated sensing devices: identity, radio cell, link profile, audio source, and the on-device
+step that turns sliding windows of audio into mel feature windows.
+
+A device frames its audio into `window_s` windows every `hop_s` seconds. Every framed window
+gets the next sequence number, including the windows an optional energy gate skips (quiet
+windows whose RMS is under `gate_dbfs`): the server then sees a gap, which the contract reads
+as "not sent or lost". A skipped window costs no front-end work and no bytes on the radio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nser_sensing.scenes import (
+    SAMPLE_RATE,
+    AudioTrack,
+    WindowTruth,
+    audio_files,
+    load_track,
+    render_scene,
+)
+from nser_shared.errors import NserError
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
+from nser_shared.links import LinkProfile, link_profile
+from nser_shared.windows import DeviceKind, Features
+
+FIRST_GNB_ID = 0x00066C  # 24-bit gNB id of the first base station
+SECTORS_PER_GNB = 3  # local cell ids 1..3 under each gNB
+SILENCE_DBFS = -120.0  # the level reported for digital silence
+
+
+class DeviceConfigError(NserError):
+    """A fleet that cannot be built: no devices, no cells, a bad hop or gate."""
+
+
+def device_id(kind: DeviceKind, index: int) -> str:
+    return f"{kind.value}-{index:04d}"
+
+
+def nr_cell_id(cell_index: int) -> str:
+    """NR Cell Identity of the `cell_index`-th cell: 24-bit gNB id + 12-bit local cell id."""
+    gnb = FIRST_GNB_ID + cell_index // SECTORS_PER_GNB
+    return f"{gnb:06x}{cell_index % SECTORS_PER_GNB + 1:03x}"
+
+
+@dataclass(frozen=True)
+class Device:
+    index: int
+    device_id: str
+    kind: DeviceKind
+    nr_cell_id: str
+    profile: LinkProfile
+    track: AudioTrack
+
+
+def build_devices(
+    count: int,
+    *,
+    scene: str | None = None,
+    audio: Path | None = None,
+    seconds: float | None = None,
+    cells: int = 1,
+    kinds: tuple[DeviceKind, ...] = tuple(DeviceKind),
+    profiles: tuple[str, ...] = ("urllc",),
+    seed: int = 0,
+) -> list[Device]:
+    """`count` devices hearing `scene` (default 30 s) or the audio file(s) at `audio`.
+
+    Kinds, cells and link profiles are dealt out round-robin by device index; with a folder of
+    files, device i plays file i modulo the number of files (whole, or its first `seconds`).
+    """
+    if count < 1:
+        raise DeviceConfigError(f"need at least 1 device, got {count}")
+    if cells < 1:
+        raise DeviceConfigError(f"need at least 1 cell, got {cells}")
+    if not kinds or not profiles:
+        raise DeviceConfigError("need at least one device kind and one link profile")
+    if (scene is None) == (audio is None):
+        raise DeviceConfigError("give exactly one source: a scene or an audio path")
+    resolved = [link_profile(name) for name in profiles]
+    files = audio_files(audio) if audio is not None else []
+    devices = []
+    for i in range(count):
+        if scene is not None:
+            track = render_scene(scene, seed, i, 30.0 if seconds is None else seconds)
+        else:
+            track = load_track(files[i % len(files)], seconds)
+        kind = kinds[i % len(kinds)]
+        devices.append(
+            Device(
+                index=i,
+                device_id=device_id(kind, i),
+                kind=kind,
+                nr_cell_id=nr_cell_id(i % cells),
+                profile=resolved[i % len(resolved)],
+                track=track,
+            )
+        )
+    return devices
+
+
+@dataclass(frozen=True)
+class WindowSpan:
+    sequence: int
+    start_s: float  # offset of the window's first sample in the device's audio
+    end_s: float  # offset of its end: when its last sample is captured
+
+
+def window_spans(seconds: float, hop_s: float, window_s: float) -> list[WindowSpan]:
+    """Sliding windows over `seconds` of audio; audio shorter than one window gives one."""
+    if not (math.isfinite(hop_s) and hop_s > 0):
+        raise DeviceConfigError(f"hop must be > 0 seconds, got {hop_s}")
+    count = 1 + math.floor((seconds - window_s) / hop_s + 1e-9) if seconds >= window_s else 1
+    return [WindowSpan(k, k * hop_s, k * hop_s + window_s) for k in range(count)]
+
+
+@dataclass(frozen=True)
+class FramedWindow:
+    span: WindowSpan
+    rms_dbfs: float
+    features: Features | None  # (1, n_mels, frames); None when the energy gate skipped it
+    truth: WindowTruth | None
+
+    @property
+    def skipped(self) -> bool:
+        return self.features is None
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    if samples.size == 0:
+        return SILENCE_DBFS
+    power = float(np.mean(np.square(samples, dtype=np.float64)))
+    return max(SILENCE_DBFS, 10.0 * math.log10(power)) if power > 0 else SILENCE_DBFS
+
+
+class WindowFramer:
+    """The device-side front end: audio span -> gate -> mel features. Shared by the devices of
+    one process (it holds no per-device state)."""
+
+    def __init__(
+        self,
+        hop_s: float = 1.0,
+        gate_dbfs: float | None = None,
+        config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
+    ) -> None:
+        if gate_dbfs is not None and not math.isfinite(gate_dbfs):
+            raise DeviceConfigError(f"energy gate must be a finite dBFS level, got {gate_dbfs}")
+        window_spans(config.clip_seconds, hop_s, config.clip_seconds)  # validates the hop
+        self.hop_s = hop_s
+        self.gate_dbfs = gate_dbfs
+        self.config = config
+        self.front_end = MelFrontEnd(config)
+        with torch.inference_mode():  # the first call pays for lazy set-up: not a device's cost
+            self.front_end(torch.zeros(config.n_samples), config.sample_rate)
+
+    def spans(self, track: AudioTrack) -> list[WindowSpan]:
+        return window_spans(track.seconds, self.hop_s, self.config.clip_seconds)
+
+    def frame(self, track: AudioTrack, span: WindowSpan) -> FramedWindow:
+        samples = track.audio[round(span.start_s * SAMPLE_RATE) : round(span.end_s * SAMPLE_RATE)]
+        level = rms_dbfs(samples)
+        truth = track.truth(span.start_s, span.end_s)
+        if self.gate_dbfs is not None and level < self.gate_dbfs:
+            return FramedWindow(span, level, None, truth)
+        with torch.inference_mode():
+            mel = self.front_end(torch.from_numpy(np.ascontiguousarray(samples)), SAMPLE_RATE)
+        features: Features = mel.numpy().astype(np.float32, copy=False)  # (1, 128, 188)
+        return FramedWindow(span, level, features, truth)
