@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from importlib.metadata import version
@@ -165,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     step_s = 1.5 if args.quick else args.step_seconds
     torch.set_num_threads(args.threads)
     report: dict[str, Any] = {
-        "command": "nser bench-serving " + ("--quick" if args.quick else ""),
+        "command": " ".join(["nser bench-serving", *sys.argv[2:]]),
         "machine": machine(),
         "server": {"backend": serve_backend.value, "threads": args.threads, "max_batch_size": 8,
                    "max_queue_delay_us": 0, "models": models},

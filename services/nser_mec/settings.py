@@ -41,7 +41,9 @@ class MecSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     models: tuple[str, ...] = ("student",)
     backend: BackendName = DEFAULT_BACKEND
-    threads: int = max(1, os.cpu_count() or 1)
+    # One intra-op thread: on 2 cores a second one made the student no faster and the tail
+    # worse (docs/serving.md); raise it for the teacher on a bigger host.
+    threads: int = 1
     cascade: bool = True
     max_batch_size: int = 8
     max_queue_delay_us: int = 0

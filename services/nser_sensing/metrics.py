@@ -30,6 +30,7 @@ class RequestRecord:
     status: str  # OK, a gRPC status code name, or NO_ANSWER
     attempts: int
     request_bytes: int  # serialized FeatureWindow bytes, summed over attempts
+    device_ms: float  # capture of the last sample -> first send (front end, device queueing)
     uplink_ms: float  # simulated uplink delay applied, summed over attempts
     downlink_ms: float
     retransmissions: int  # simulated link-layer retransmissions, both directions
@@ -93,7 +94,9 @@ def _summary(records: Sequence[RequestRecord]) -> dict[str, Any]:
         "retries": sum(r.attempts - 1 for r in records),
         "bytes_sent": sum(r.request_bytes for r in records),
         "latency_ms": percentiles([r.latency_ms for r in answered if r.latency_ms is not None]),
+        "device_ms": percentiles([r.device_ms for r in answered]),
         "uplink_ms": percentiles([r.uplink_ms for r in records]),
+        "server_ms": percentiles([(r.queue_us + r.inference_us) / 1e3 for r in answered]),
         "downlink_ms": percentiles([r.downlink_ms for r in answered]),
         "retransmissions": sum(r.retransmissions for r in records),
         "agreement": agreement(records),
@@ -195,6 +198,12 @@ def summary_text(report: SenseReport) -> str:
         f"end-to-end latency ms: p50 {_ms(lat, 'p50')}, p95 {_ms(lat, 'p95')}, "
         f"p99 {_ms(lat, 'p99')}, max {_ms(lat, 'max')}",
     ]
+    if t["answers"]:
+        lines.append(
+            f"median ms on the device (front end) {_ms(t['device_ms'], 'p50')}, uplink "
+            f"{_ms(t['uplink_ms'], 'p50')}, MEC queue + inference {_ms(t['server_ms'], 'p50')}, "
+            f"downlink {_ms(t['downlink_ms'], 'p50')}; the rest is gRPC and client scheduling"
+        )
     for name, stats in report.by_profile().items():
         up, down = stats["uplink_ms"], stats["downlink_ms"]
         lines.append(

@@ -48,6 +48,7 @@ class Pending:
 
     window: FramedWindow
     captured_at: float  # unix seconds
+    device_ms: float = 0.0  # capture -> first send: the front end and the device's own wait
     attempts: int = 0
     request_bytes: int = 0
     uplink_ms: float = 0.0
@@ -117,6 +118,8 @@ class DeviceSession:
             captured_at=item.captured_at,
             model=self.config.model,
         )
+        if item.attempts == 0:
+            item.device_ms = (message.sent_at.ToMicroseconds() / 1e6 - item.captured_at) * 1e3
         size = message.ByteSize()
         delay = uplink_delay(self.device.profile, size, self.rng)
         item.attempts += 1
@@ -153,6 +156,7 @@ class DeviceSession:
                 status=status,
                 attempts=item.attempts,
                 request_bytes=item.request_bytes,
+                device_ms=item.device_ms,
                 uplink_ms=item.uplink_ms,
                 downlink_ms=down.delay_ms if down else 0.0,
                 retransmissions=item.retransmissions + (down.retransmissions if down else 0),
