@@ -1,0 +1,1 @@
+"""The decision layer: turns negative screams in the results stream into incidents and alerts for responders, with the alert history over REST."""
