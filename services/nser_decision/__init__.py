@@ -1,1 +1,2 @@
-"""The decision layer: turns negative screams in the results stream into incidents and alerts for responders, with the alert history over REST."""
+"""The decision layer: turns negative screams in the results stream into incidents and alerts
+for responders, and serves the alert history over REST."""

@@ -1,0 +1,159 @@
+"""Applies the policy to each result from the stream, inside the consumer's transaction.
+
+`read` WATCHes and loads the device's latest alert (for alerting windows only); `write` queues
+the new or updated alert, the webhook jobs for its responders and the counters. Because the
+consumer commits these with the XACK and the result's done marker, an alert exists exactly when
+its results are acknowledged, and a redelivered result changes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from nser_decision.alerts import Alert, AlertStatus, DeliveryState, ResponderNotice, WindowRef
+from nser_decision.metrics import STAGE_NAMES, DecisionMetrics
+from nser_decision.policy import Decision, Policy
+from nser_decision.store import (
+    ALERTS,
+    COUNTS,
+    EVENTS,
+    EVENTS_MAXLEN,
+    FEED,
+    OUTBOX,
+    alert_key,
+    open_key,
+)
+from nser_shared.consumer import AfterCommit, Pipeline
+from nser_shared.labels import Valence
+from nser_shared.results import STAGES, ResultRecord
+
+
+@dataclass(frozen=True)
+class State:
+    decision: Decision
+    previous: Alert | None  # the device's latest alert, for alerting windows
+
+
+class DecisionHandler:
+    def __init__(self, policy: Policy, webhooks: dict[str, str], metrics: DecisionMetrics) -> None:
+        self.policy = policy
+        self.webhooks = webhooks
+        self.metrics = metrics
+
+    async def read(self, tx: Pipeline, record: ResultRecord) -> State:
+        decision = self.policy.decide(record)
+        if decision is not Decision.ALERT:
+            return State(decision, None)
+        pointer = open_key(record.device_id)
+        await tx.watch(pointer)
+        alert_id = await tx.get(pointer)
+        if alert_id is None:
+            return State(decision, None)
+        key = alert_key(alert_id.decode() if isinstance(alert_id, bytes) else str(alert_id))
+        await tx.watch(key)
+        raw = await tx.get(key)
+        return State(decision, Alert.model_validate_json(raw) if raw else None)
+
+    def write(self, tx: Pipeline, record: ResultRecord, state: State) -> AfterCommit | None:
+        decided_at = time.time()
+        tx.hincrby(COUNTS, state.decision.value, 1)
+        if state.decision is not Decision.ALERT:
+            if record.is_scream:
+                tx.xadd(
+                    EVENTS, _event(record, state.decision), maxlen=EVENTS_MAXLEN, approximate=True
+                )
+            alert, change = None, ""
+        else:
+            alert, change = self._alert(record, state.previous, decided_at)
+            tx.set(alert_key(alert.id), alert.model_dump_json())
+            tx.set(open_key(record.device_id), alert.id)
+            if change == "created":
+                tx.zadd(ALERTS, {alert.id: alert.created_at})
+            if change in ("created", "escalated"):
+                for notice in alert.responders:
+                    if notice.state is DeliveryState.PENDING:
+                        tx.xadd(OUTBOX, {"alert_id": alert.id, "responder": notice.responder,
+                                         "severity": str(alert.severity)})  # fmt: skip
+            tx.publish(FEED, alert.model_dump_json())
+        return self._observe(record, state.decision, change, decided_at)
+
+    def _alert(self, record: ResultRecord, previous: Alert | None, now: float) -> tuple[Alert, str]:
+        assert record.type is not None  # ALERT implies the type stage ran
+        window = WindowRef(
+            result_id=record.result_id, sequence=record.sequence, captured_at=record.captured_at
+        )
+        scream = record.detection.probabilities["scream"]
+        negative = record.type.probabilities[Valence.NEGATIVE.value]
+        if (
+            previous is not None
+            and previous.status is not AlertStatus.RESOLVED
+            and self.policy.continues(previous.last_window.captured_at, record.captured_at)
+        ):
+            alert = previous.model_copy(deep=True)
+            alert.windows += 1
+            if record.captured_at >= alert.last_window.captured_at:
+                alert.last_window = window
+            alert.scream_probability = max(alert.scream_probability, scream)
+            alert.negative_probability = max(alert.negative_probability, negative)
+            alert.updated_at = now
+            severity = self.policy.severity(alert.windows)
+            if severity == alert.severity:
+                return alert, "updated"
+            alert.severity = severity
+            alert.responders = self._notices(severity)
+            return alert, "escalated"
+        alert = Alert(
+            id=uuid.uuid4().hex,
+            incident_id=f"{record.device_id}/{record.sequence}",
+            device_id=record.device_id,
+            device_kind=record.device_kind,
+            nr_cell_id=record.nr_cell_id,
+            model=record.model,
+            model_version=record.model_version,
+            scream_probability=scream,
+            negative_probability=negative,
+            first_window=window,
+            last_window=window,
+            windows=1,
+            severity=1,
+            status=AlertStatus.OPEN,
+            created_at=now,
+            updated_at=now,
+            detection_latency_ms=(now - record.captured_at) * 1e3,
+            responders=self._notices(1),
+        )
+        return alert, "created"
+
+    def _notices(self, severity: int) -> list[ResponderNotice]:
+        return [
+            ResponderNotice(
+                responder=name,
+                severity=severity,
+                state=DeliveryState.PENDING if name in self.webhooks else DeliveryState.NO_WEBHOOK,
+            )
+            for name in self.policy.responders(Valence.NEGATIVE.value)
+        ]
+
+    def _observe(
+        self, record: ResultRecord, decision: Decision, change: str, decided_at: float
+    ) -> AfterCommit:
+        async def observe() -> None:  # after the commit: a retried transaction counts once
+            self.metrics.decisions.labels(decision.value).inc()
+            if change:
+                self.metrics.alerts.labels(change).inc()
+            self.metrics.end_to_end.observe(max(0.0, decided_at - record.captured_at))
+            stamps = [getattr(record, s) for s in STAGES] + [decided_at]
+            for name, (a, b) in zip(STAGE_NAMES, itertools.pairwise(stamps), strict=True):
+                self.metrics.stage.labels(name).observe(max(0.0, b - a))
+
+        return observe
+
+
+def _event(record: ResultRecord, decision: Decision) -> dict[Any, Any]:
+    fields = record.to_fields()
+    keys = ("result_id", "device_id", "nr_cell_id", "captured_at", "type_label")
+    return {"decision": decision.value, **{k: fields[k] for k in keys}}

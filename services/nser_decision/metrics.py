@@ -1,0 +1,52 @@
+"""Every Prometheus collector of the decision service, in its own registry."""
+
+from __future__ import annotations
+
+import itertools
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
+from nser_shared.results import STAGES
+
+# Consecutive pairs of the result's stage timestamps, then the decision itself.
+STAGE_NAMES = (
+    *(f"{a.removesuffix('_at')}_to_{b.removesuffix('_at')}" for a, b in itertools.pairwise(STAGES)),
+    "published_to_decided",
+)
+
+
+class DecisionMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.decisions = Counter(
+            "nser_decision_decisions_total", "Results decided, by decision", ["decision"],
+            registry=r,
+        )  # fmt: skip
+        self.alerts = Counter(
+            "nser_decision_alerts_total",
+            "Alert changes: created, updated (same incident), escalated",
+            ["change"],
+            registry=r,
+        )
+        self.end_to_end = Histogram(
+            "nser_decision_end_to_end_seconds",
+            "Device capture of a window's last sample to its decision here",
+            buckets=LATENCY_BUCKETS_SECONDS,
+            registry=r,
+        )
+        self.stage = Histogram(
+            "nser_decision_stage_seconds",
+            "Time between consecutive stages of a result (captured, sent, received, batched, "
+            "inferred, published, decided)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS_SECONDS,
+            registry=r,
+        )
+        self.webhooks = Counter(
+            "nser_decision_webhook_deliveries_total",
+            "Webhook attempts by responder and outcome (delivered, retry, failed)",
+            ["responder", "outcome"],
+            registry=r,
+        )

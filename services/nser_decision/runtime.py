@@ -1,0 +1,74 @@
+"""The decision service's running parts, created in the app's lifespan and handed to routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+
+from nser_decision.handler import DecisionHandler
+from nser_decision.metrics import DecisionMetrics
+from nser_decision.policy import Policy
+from nser_decision.settings import DecisionSettings
+from nser_decision.store import AlertStore
+from nser_decision.webhooks import WebhookWorker
+from nser_shared.consumer import ConsumerConfig, StreamConsumer
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """What the routes need, created in the lifespan."""
+
+    def __init__(self, settings: DecisionSettings) -> None:
+        self.settings = settings
+        self.metrics = DecisionMetrics()
+        self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5.0)
+        self.store = AlertStore(self.redis)
+        self.policy = Policy(
+            scream_threshold=settings.scream_threshold,
+            negative_threshold=settings.negative_threshold,
+            incident_gap_s=settings.incident_gap_seconds,
+            escalate_after_windows=settings.escalate_after_windows,
+            routes=tuple((k, tuple(v)) for k, v in settings.routes.items()),
+        )
+        self.consumer = StreamConsumer(
+            settings.redis_url,
+            ConsumerConfig(
+                group="decision", consumer=settings.consumer, claim_idle_ms=settings.claim_idle_ms
+            ),
+            DecisionHandler(self.policy, dict(settings.webhooks), self.metrics),
+        )
+        self.webhooks = WebhookWorker(settings, self.metrics)
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(self.consumer.run(self.stop), name="consumer"),
+            asyncio.create_task(self.webhooks.run(self.stop), name="webhooks"),
+        ]
+
+    def running(self) -> bool:
+        return bool(self.tasks) and not any(t.done() for t in self.tasks)
+
+    async def close(self) -> None:
+        self.stop.set()
+        done, pending = await asyncio.wait(self.tasks, timeout=10.0)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("%s ended with %r", task.get_name(), task.exception())
+        await self.redis.aclose()
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]

@@ -1,0 +1,103 @@
+"""The decision service's configuration (nser_shared.settings: option, env, default)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nser_shared import settings
+from nser_shared.consumer import default_consumer_name
+from nser_shared.errors import ConfigurationError
+from nser_shared.settings import Setting, parse_json_object
+
+# Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
+# fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
+# every responder listed for "negative". A deployment with other knowledge (a watch worn by a
+# patient, say) can narrow this per device kind or cell in its own fork of the policy.
+DEFAULT_ROUTES: dict[str, list[str]] = {"negative": ["police", "healthcare"]}
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    host: str = "127.0.0.1"
+    port: int = 8081
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    consumer: str = field(default_factory=default_consumer_name)
+    claim_idle_ms: int = 30_000
+    scream_threshold: float = 0.5
+    negative_threshold: float = 0.6
+    incident_gap_seconds: float = 10.0
+    escalate_after_windows: int = 5
+    routes: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    webhooks: dict[str, Any] = field(default_factory=dict)  # responder -> URL
+    webhook_attempts: int = 6
+    webhook_backoff_seconds: float = 0.5
+    webhook_timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        problems = []
+        for name in ("scream_threshold", "negative_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} must be within [0, 1]")
+        for name in ("incident_gap_seconds", "webhook_backoff_seconds", "webhook_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be > 0")
+        for name in ("escalate_after_windows", "webhook_attempts", "claim_idle_ms"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1")
+        if not all(
+            isinstance(v, list) and all(isinstance(r, str) for r in v) for v in self.routes.values()
+        ):
+            problems.append(
+                'routes must map a valence to a list of responders, e.g. {"negative": ["police"]}'
+            )
+        if not all(
+            isinstance(v, str) and v.startswith(("http://", "https://"))
+            for v in self.webhooks.values()
+        ):
+            problems.append("webhooks must map a responder to an http(s) URL")
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+
+
+SETTINGS: dict[str, Setting] = {
+    "host": Setting("NSER_DECISION_HOST", str, "address to listen on (0.0.0.0 in containers)"),
+    "port": Setting("NSER_DECISION_PORT", int, "HTTP port of the REST API and /metrics"),
+    "redis_url": Setting("REDIS_URL", str, "Redis holding the results stream and the alerts"),
+    "consumer": Setting("NSER_DECISION_CONSUMER", str, "this replica's consumer name"),
+    "claim_idle_ms": Setting(
+        "NSER_DECISION_CLAIM_IDLE_MS", int, "take over a dead replica's results after this idle"
+    ),
+    "scream_threshold": Setting("NSER_DECISION_SCREAM_THRESHOLD", float, "P(scream) to act on"),
+    "negative_threshold": Setting(
+        "NSER_DECISION_NEGATIVE_THRESHOLD", float, "P(negative) that raises an alert"
+    ),
+    "incident_gap_seconds": Setting(
+        "NSER_DECISION_INCIDENT_GAP_SECONDS", float, "longest gap within one incident"
+    ),
+    "escalate_after_windows": Setting(
+        "NSER_DECISION_ESCALATE_AFTER_WINDOWS", int, "negative windows per severity step"
+    ),
+    "routes": Setting("NSER_DECISION_ROUTES", parse_json_object, "valence -> responders (JSON)"),
+    "webhooks": Setting("NSER_DECISION_WEBHOOKS", parse_json_object, "responder -> URL (JSON)"),
+    "webhook_attempts": Setting("NSER_DECISION_WEBHOOK_ATTEMPTS", int, "tries per notification"),
+    "webhook_backoff_seconds": Setting(
+        "NSER_DECISION_WEBHOOK_BACKOFF_SECONDS", float, "first retry delay, doubled each time"
+    ),
+    "webhook_timeout_seconds": Setting(
+        "NSER_DECISION_WEBHOOK_TIMEOUT_SECONDS", float, "timeout of one webhook POST"
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    settings.add_arguments(parser, DecisionSettings, SETTINGS)
+
+
+def resolve(
+    args: argparse.Namespace | None = None, environ: Mapping[str, str] = os.environ
+) -> DecisionSettings:
+    return settings.resolve(DecisionSettings, SETTINGS, args, environ)

@@ -1,0 +1,83 @@
+"""Service settings from one table: each field of a frozen dataclass has an environment variable
+(the same names in docker compose and in `nser up`), a parser and a help text, and becomes a
+command-line option. Precedence: option, then environment variable, then the dataclass default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from typing import Any, NamedTuple, TypeVar
+
+from nser_shared.errors import ConfigurationError
+
+T = TypeVar("T")
+
+
+class Setting(NamedTuple):
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true/false)")
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError("at least one name is needed")
+    return names
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, table: dict[str, Setting]) -> None:
+    for f in fields(cls):
+        setting = table[f.name]
+        option = "--" + f.name.replace("_", "-")
+        parser.add_argument(
+            option, type=setting.parse, default=None, help=f"{setting.help} [{setting.env}]"
+        )
+
+
+def resolve(
+    cls: Callable[..., T],
+    table: dict[str, Setting],
+    args: argparse.Namespace | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> T:
+    """An instance of `cls` from `args` (None values unset), then `environ`, then defaults."""
+    values: dict[str, Any] = {}
+    for name, setting in table.items():
+        given = getattr(args, name, None) if args is not None else None
+        if given is not None:
+            values[name] = given
+        elif setting.env in environ:
+            try:
+                values[name] = setting.parse(environ[setting.env])
+            except ValueError as exc:
+                raise ConfigurationError(f"{setting.env}={environ[setting.env]!r}: {exc}") from exc
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigurationError):
+            raise
+        raise ConfigurationError(str(exc)) from exc

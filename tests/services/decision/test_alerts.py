@@ -1,0 +1,212 @@
+"""Incidents, alerts, responders and the REST API, over a real Redis and real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+from support.decision import DecisionUnderTest, settings_for
+from support.http import UvicornThread, WebhookReceiver
+from support.processes import RedisChild, wait_until
+from support.results import make_record
+
+from nser_decision.api import create_app
+from nser_shared.consumer import DEAD_LETTER_STREAM
+from nser_shared.results import RESULTS_STREAM
+
+
+def _alerts(d: DecisionUnderTest, **params: Any) -> list[dict[str, Any]]:
+    response = d.http.get("/v1/alerts", params=params)
+    assert response.status_code == 200, response.text
+    return list(response.json()["alerts"])
+
+
+def test_consecutive_negative_windows_are_one_incident_that_escalates(
+    decision: DecisionUnderTest,
+) -> None:
+    t0 = time.time()
+    decision.publish(
+        [make_record(device_id="phone-0007", sequence=i, captured_at=t0 + i) for i in range(7)]
+    )
+    decision.wait_decided(7)
+    (alert,) = _alerts(decision)
+    assert (alert["windows"], alert["severity"], alert["status"]) == (7, 2, "open")
+    assert alert["first_window"]["sequence"] == 0
+    assert alert["last_window"]["sequence"] == 6
+    assert alert["incident_id"] == "phone-0007/0"
+    assert alert["detection_latency_ms"] >= 0
+    # healthcare answers at once: severity 1, then the escalation to 2.
+    posts = decision.receiver.wait_for("/health", 2)
+    assert sorted(p["severity"] for p in posts) == [1, 2]
+    headers = decision.receiver.headers["/health"][0]
+    assert headers["Idempotency-Key"].startswith(alert["id"])
+
+
+def test_webhook_retries_until_delivered_and_records_every_attempt(
+    decision: DecisionUnderTest,
+) -> None:
+    decision.publish([make_record(device_id="watch-0001")])
+    decision.receiver.wait_for("/police", 1)  # the receiver failed the first two POSTs
+    alert_id = _alerts(decision)[0]["id"]
+
+    def police() -> dict[str, Any]:
+        alert = decision.http.get(f"/v1/alerts/{alert_id}").json()
+        return next(r for r in alert["responders"] if r["responder"] == "police")
+
+    wait_until(lambda: police()["state"] == "delivered", 10.0, "delivery recorded")
+    notice = police()
+    assert notice["attempts"] == 3
+    assert notice["delivered_at"] is not None
+    assert decision.receiver.attempts["/police"] == 3
+
+
+def test_webhook_that_always_fails_is_marked_failed_not_lost(
+    redis_server: RedisChild,
+) -> None:
+    with WebhookReceiver(fail_first={"/police": 100, "/health": 100}) as receiver:
+        app = create_app(settings_for(redis_server.url, receiver, webhook_attempts=3))
+        with UvicornThread(app) as server:
+            client = redis_server.client()
+            client.xadd(RESULTS_STREAM, make_record().to_fields())  # type: ignore[arg-type]
+
+            def states() -> set[str]:
+                alerts = httpx.get(f"{server.url}/v1/alerts").json()["alerts"]
+                return {r["state"] for a in alerts for r in a["responders"]}
+
+            wait_until(lambda: states() == {"failed"}, 15.0, "failed deliveries")
+            metrics = httpx.get(f"{server.url}/metrics").text
+            assert (
+                'nser_decision_webhook_deliveries_total{outcome="failed",responder="police"} 1.0'
+                in metrics
+            )
+        assert receiver.attempts["/police"] == 3
+
+
+def test_windows_further_apart_than_the_gap_are_separate_incidents(
+    decision: DecisionUnderTest,
+) -> None:
+    t0 = time.time()
+    decision.publish(
+        [
+            make_record(device_id="phone-0002", sequence=0, captured_at=t0),
+            make_record(device_id="phone-0002", sequence=1, captured_at=t0 + 1),
+            make_record(device_id="phone-0002", sequence=30, captured_at=t0 + 30),
+        ]
+    )
+    decision.wait_decided(3)
+    alerts = _alerts(decision, device_id="phone-0002")
+    assert sorted(a["windows"] for a in alerts) == [1, 2]
+
+
+def test_positive_and_non_screams_raise_no_alert_but_are_recorded(
+    decision: DecisionUnderTest,
+) -> None:
+    decision.publish(
+        [make_record(device_id="phone-0003", negative=0.1) for _ in range(3)]
+        + [make_record(device_id="phone-0004", scream=0.1, negative=None) for _ in range(3)]
+    )
+    decision.wait_decided(6)
+    assert _alerts(decision) == []
+    counts = {k.decode(): int(v) for k, v in decision.redis.hgetall("nser:decision:counts").items()}
+    assert counts == {"positive_scream": 3, "non_scream": 3}
+    assert decision.redis.xlen("nser:decision:events") == 3  # the screams, not the rest
+
+
+def test_pagination_and_filters(decision: DecisionUnderTest) -> None:
+    cells = ["00066c001", "00066c002"]
+    decision.publish(
+        [make_record(device_id=f"phone-{i:04d}", nr_cell_id=cells[i % 2]) for i in range(7)]
+    )
+    decision.wait_decided(7)
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = decision.http.get("/v1/alerts", params=params).json()
+        seen += [a["device_id"] for a in page["alerts"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == [f"phone-{i:04d}" for i in range(7)]
+    created = [a["created_at"] for a in _alerts(decision)]
+    assert created == sorted(created, reverse=True)
+    assert len(_alerts(decision, nr_cell_id="00066c002")) == 3
+    assert [a["device_id"] for a in _alerts(decision, device_id="phone-0004")] == ["phone-0004"]
+    assert len(_alerts(decision, responder="police")) == 7
+    assert _alerts(decision, responder="fire-brigade") == []
+    middle = sorted(created)[3]
+    assert len(_alerts(decision, since=middle)) == 4
+    assert len(_alerts(decision, until=middle)) == 3
+
+
+def test_bad_queries_get_4xx_with_a_reason(decision: DecisionUnderTest) -> None:
+    bad_range = decision.http.get("/v1/alerts", params={"since": 10, "until": 5})
+    assert bad_range.status_code == 400
+    assert "time range" in bad_range.json()["detail"]
+    bad_cursor = decision.http.get("/v1/alerts", params={"cursor": "not-a-cursor"})
+    assert bad_cursor.status_code == 400
+    assert "cursor" in bad_cursor.json()["detail"]
+    assert decision.http.get("/v1/alerts", params={"limit": 0}).status_code == 422
+    assert decision.http.get("/v1/alerts", params={"status": "closed"}).status_code == 422
+    assert decision.http.get("/v1/alerts", params={"nr_cell_id": "cell-7"}).status_code == 422
+    missing = decision.http.get("/v1/alerts/abc123")
+    assert missing.status_code == 404
+    assert "abc123" in missing.json()["detail"]
+
+
+def test_acknowledge_and_resolve_follow_the_lifecycle(decision: DecisionUnderTest) -> None:
+    t0 = time.time()
+    decision.publish([make_record(device_id="phone-0005", captured_at=t0)])
+    decision.wait_decided(1)
+    alert_id = _alerts(decision)[0]["id"]
+    ack = decision.http.post(f"/v1/alerts/{alert_id}/acknowledge")
+    assert ack.status_code == 200
+    assert ack.json()["status"] == "acknowledged"
+    again = decision.http.post(f"/v1/alerts/{alert_id}/acknowledge")
+    assert again.status_code == 409
+    assert "acknowledged" in again.json()["detail"]
+    assert len(_alerts(decision, status="acknowledged")) == 1
+    assert decision.http.post(f"/v1/alerts/{alert_id}/resolve").json()["status"] == "resolved"
+    assert decision.http.post(f"/v1/alerts/{alert_id}/resolve").status_code == 409
+    assert decision.http.post("/v1/alerts/ffff/resolve").status_code == 404
+    # A resolved incident is closed: the device's next negative window opens a new one.
+    decision.publish([make_record(device_id="phone-0005", sequence=1, captured_at=t0 + 1)])
+    decision.wait_decided(2)
+    statuses = sorted(a["status"] for a in _alerts(decision, device_id="phone-0005"))
+    assert statuses == ["open", "resolved"]
+
+
+def test_live_feed_streams_alert_changes(decision: DecisionUnderTest) -> None:
+    lines: list[str] = []
+    connected = threading.Event()
+
+    def listen() -> None:
+        with decision.http.stream("GET", "/v1/alerts/feed", timeout=20) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                connected.set()
+                lines.append(line)
+                if line.startswith("data: "):
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert connected.wait(10)
+    decision.publish([make_record(device_id="assistant-0009")])
+    thread.join(15)
+    data = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert data
+    assert data[0]["device_id"] == "assistant-0009"
+    assert "event: alert" in lines
+
+
+def test_poison_message_is_dead_lettered_and_the_rest_go_on(decision: DecisionUnderTest) -> None:
+    decision.redis.xadd(RESULTS_STREAM, {"schema": "nser.result/1", "result_id": "x"})
+    decision.publish([make_record(device_id="phone-0010")])
+    decision.wait_decided(1)
+    wait_until(lambda: decision.redis.xlen(DEAD_LETTER_STREAM) == 1, 10.0, "dead letter")
+    assert len(_alerts(decision)) == 1
+    assert decision.http.get("/readyz").status_code == 200

@@ -1,0 +1,47 @@
+"""The decision service under test: its handle and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import redis
+
+from nser_decision.settings import DecisionSettings
+from nser_decision.store import COUNTS
+from nser_shared.results import RESULTS_STREAM, ResultRecord
+from support.http import WebhookReceiver
+from support.processes import wait_until
+
+
+@dataclass
+class DecisionUnderTest:
+    url: str
+    redis: redis.Redis
+    receiver: WebhookReceiver
+    http: httpx.Client
+
+    def publish(self, records: list[ResultRecord]) -> None:
+        for record in records:
+            self.redis.xadd(RESULTS_STREAM, record.to_fields())  # type: ignore[arg-type]
+
+    def decided(self) -> int:
+        return sum(int(v) for v in self.redis.hgetall(COUNTS).values())
+
+    def wait_decided(self, count: int, timeout_s: float = 15.0) -> None:
+        wait_until(lambda: self.decided() >= count, timeout_s, f"{count} decisions")
+
+
+def settings_for(
+    redis_url: str, receiver: WebhookReceiver, **overrides: object
+) -> DecisionSettings:
+    values: dict[str, object] = {
+        "redis_url": redis_url,
+        "consumer": "test-replica",
+        "webhooks": {"police": f"{receiver.url}/police", "healthcare": f"{receiver.url}/health"},
+        "webhook_backoff_seconds": 0.05,
+        "webhook_attempts": 4,
+        "incident_gap_seconds": 10.0,
+        "escalate_after_windows": 5,
+    }
+    return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]
