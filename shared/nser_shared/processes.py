@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
+import httpx
 import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -88,9 +89,10 @@ class Child:
 
 
 class RedisChild(Child):
-    """A private `redis-server` on a loopback port; it keeps nothing on disk."""
+    """A private `redis-server` on a loopback port; with `persistent`, an append-only file in
+    `workdir` (fsync every write) lets it restart with its data, else it keeps nothing."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, persistent: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ChildProcessError(
@@ -98,7 +100,9 @@ class RedisChild(Child):
                 "scripts/system_packages.sh does it)"
             )
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(workdir)]  # fmt: skip
+                "--dir", str(workdir)]  # fmt: skip
+        args += ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
+            "--appendonly", "no"]  # fmt: skip
         super().__init__("redis-server", args, workdir / f"redis-{port}.log")
         self.port = port
         self.url = f"redis://127.0.0.1:{port}/0"
@@ -150,3 +154,23 @@ class MecChild(Child):
                     return False
 
             wait_until(serving, timeout_s, f"nser_mec SERVING on {self.address}")
+
+
+class HttpServiceChild(Child):
+    """A Python HTTP service (`python -m MODULE ...`) that is ready when `ready_path` says 200."""
+
+    def __init__(self, module: str, args: Sequence[str], log_path: Path, port: int) -> None:
+        super().__init__(module, [sys.executable, "-m", module, *args], log_path)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self, timeout_s: float = 60.0, ready_path: str = "/readyz") -> None:
+        super().start()
+
+        def ready() -> bool:
+            self.check_alive()
+            try:
+                return httpx.get(self.url + ready_path, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout_s, f"{self.name} ready at {self.url}")
