@@ -44,6 +44,16 @@ class WindowRef(BaseModel):
     captured_at: float = Field(description="unix seconds, on the device")
 
 
+class PendingIncident(BaseModel):
+    """Alerting windows of a device not yet numerous enough to raise an alert."""
+
+    first_window: WindowRef
+    last_captured_at: float
+    windows: int
+    scream_probability: float
+    negative_probability: float
+
+
 class Alert(BaseModel):
     id: str
     incident_id: str = Field(description="device id and first window: one incident, one alert")

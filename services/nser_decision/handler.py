@@ -14,7 +14,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from nser_decision.alerts import Alert, AlertStatus, DeliveryState, ResponderNotice, WindowRef
+from nser_decision.alerts import (
+    Alert,
+    AlertStatus,
+    DeliveryState,
+    PendingIncident,
+    ResponderNotice,
+    WindowRef,
+)
 from nser_decision.metrics import STAGE_NAMES, DecisionMetrics
 from nser_decision.policy import Decision, Policy
 from nser_decision.store import (
@@ -26,6 +33,7 @@ from nser_decision.store import (
     OUTBOX,
     alert_key,
     open_key,
+    pending_key,
 )
 from nser_shared.consumer import AfterCommit, Pipeline
 from nser_shared.labels import Valence
@@ -35,7 +43,8 @@ from nser_shared.results import STAGES, ResultRecord
 @dataclass(frozen=True)
 class State:
     decision: Decision
-    previous: Alert | None  # the device's latest alert, for alerting windows
+    previous: Alert | None = None  # the device's latest alert, for alerting windows
+    pending: PendingIncident | None = None  # its unconfirmed incident, if any
 
 
 class DecisionHandler:
@@ -46,87 +55,123 @@ class DecisionHandler:
 
     async def read(self, tx: Pipeline, record: ResultRecord) -> State:
         decision = self.policy.decide(record)
-        if decision is not Decision.ALERT:
-            return State(decision, None)
-        pointer = open_key(record.device_id)
-        await tx.watch(pointer)
+        if decision is not Decision.NEGATIVE_SCREAM:
+            return State(decision)
+        pointer, pending = open_key(record.device_id), pending_key(record.device_id)
+        await tx.watch(pointer, pending)
+        raw_pending = await tx.get(pending)
+        unconfirmed = PendingIncident.model_validate_json(raw_pending) if raw_pending else None
         alert_id = await tx.get(pointer)
         if alert_id is None:
-            return State(decision, None)
+            return State(decision, None, unconfirmed)
         key = alert_key(alert_id.decode() if isinstance(alert_id, bytes) else str(alert_id))
         await tx.watch(key)
         raw = await tx.get(key)
-        return State(decision, Alert.model_validate_json(raw) if raw else None)
+        return State(decision, Alert.model_validate_json(raw) if raw else None, unconfirmed)
 
     def write(self, tx: Pipeline, record: ResultRecord, state: State) -> AfterCommit | None:
         decided_at = time.time()
         tx.hincrby(COUNTS, state.decision.value, 1)
-        if state.decision is not Decision.ALERT:
+        change = ""
+        if state.decision is not Decision.NEGATIVE_SCREAM:
             if record.is_scream:
                 tx.xadd(
                     EVENTS, _event(record, state.decision), maxlen=EVENTS_MAXLEN, approximate=True
                 )
-            alert, change = None, ""
+        elif self._continues(state.previous, record):
+            assert state.previous is not None
+            alert, change = self._update(state.previous, record, decided_at)
+            self._store(tx, alert, change)
         else:
-            alert, change = self._alert(record, state.previous, decided_at)
-            tx.set(alert_key(alert.id), alert.model_dump_json())
-            tx.set(open_key(record.device_id), alert.id)
-            if change == "created":
-                tx.zadd(ALERTS, {alert.id: alert.created_at})
-            if change in ("created", "escalated"):
-                for notice in alert.responders:
-                    if notice.state is DeliveryState.PENDING:
-                        tx.xadd(OUTBOX, {"alert_id": alert.id, "responder": notice.responder,
-                                         "severity": str(alert.severity)})  # fmt: skip
-            tx.publish(FEED, alert.model_dump_json())
+            pending = self._pending(state.pending, record)
+            if pending.windows < self.policy.confirm_windows:
+                ttl_ms = round((self.policy.incident_gap_s + 60.0) * 1e3)
+                tx.set(pending_key(record.device_id), pending.model_dump_json(), px=ttl_ms)
+                change = "unconfirmed"
+            else:
+                alert, change = self._create(record, pending, decided_at), "created"
+                tx.delete(pending_key(record.device_id))
+                self._store(tx, alert, change)
         return self._observe(record, state.decision, change, decided_at)
 
-    def _alert(self, record: ResultRecord, previous: Alert | None, now: float) -> tuple[Alert, str]:
-        assert record.type is not None  # ALERT implies the type stage ran
-        window = WindowRef(
-            result_id=record.result_id, sequence=record.sequence, captured_at=record.captured_at
-        )
-        scream = record.detection.probabilities["scream"]
-        negative = record.type.probabilities[Valence.NEGATIVE.value]
-        if (
+    def _continues(self, previous: Alert | None, record: ResultRecord) -> bool:
+        return (
             previous is not None
             and previous.status is not AlertStatus.RESOLVED
             and self.policy.continues(previous.last_window.captured_at, record.captured_at)
+        )
+
+    def _store(self, tx: Pipeline, alert: Alert, change: str) -> None:
+        tx.set(alert_key(alert.id), alert.model_dump_json())
+        tx.set(open_key(alert.device_id), alert.id)
+        if change == "created":
+            tx.zadd(ALERTS, {alert.id: alert.created_at})
+        if change in ("created", "escalated"):
+            for notice in alert.responders:
+                if notice.state is DeliveryState.PENDING:
+                    tx.xadd(OUTBOX, {"alert_id": alert.id, "responder": notice.responder,
+                                     "severity": str(alert.severity)})  # fmt: skip
+        tx.publish(FEED, alert.model_dump_json())
+
+    def _pending(self, pending: PendingIncident | None, record: ResultRecord) -> PendingIncident:
+        scream, negative = _probabilities(record)
+        window = _window(record)
+        if pending is None or not self.policy.continues(
+            pending.last_captured_at, record.captured_at
         ):
-            alert = previous.model_copy(deep=True)
-            alert.windows += 1
-            if record.captured_at >= alert.last_window.captured_at:
-                alert.last_window = window
-            alert.scream_probability = max(alert.scream_probability, scream)
-            alert.negative_probability = max(alert.negative_probability, negative)
-            alert.updated_at = now
-            severity = self.policy.severity(alert.windows)
-            if severity == alert.severity:
-                return alert, "updated"
-            alert.severity = severity
-            alert.responders = self._notices(severity)
-            return alert, "escalated"
-        alert = Alert(
+            return PendingIncident(
+                first_window=window,
+                last_captured_at=record.captured_at,
+                windows=1,
+                scream_probability=scream,
+                negative_probability=negative,
+            )
+        return PendingIncident(
+            first_window=min(pending.first_window, window, key=lambda w: w.captured_at),
+            last_captured_at=max(pending.last_captured_at, record.captured_at),
+            windows=pending.windows + 1,
+            scream_probability=max(pending.scream_probability, scream),
+            negative_probability=max(pending.negative_probability, negative),
+        )
+
+    def _update(self, previous: Alert, record: ResultRecord, now: float) -> tuple[Alert, str]:
+        scream, negative = _probabilities(record)
+        alert = previous.model_copy(deep=True)
+        alert.windows += 1
+        if record.captured_at >= alert.last_window.captured_at:
+            alert.last_window = _window(record)
+        alert.scream_probability = max(alert.scream_probability, scream)
+        alert.negative_probability = max(alert.negative_probability, negative)
+        alert.updated_at = now
+        severity = self.policy.severity(alert.windows)
+        if severity == alert.severity:
+            return alert, "updated"
+        alert.severity = severity
+        alert.responders = self._notices(severity)
+        return alert, "escalated"
+
+    def _create(self, record: ResultRecord, pending: PendingIncident, now: float) -> Alert:
+        severity = self.policy.severity(pending.windows)
+        return Alert(
             id=uuid.uuid4().hex,
-            incident_id=f"{record.device_id}/{record.sequence}",
+            incident_id=f"{record.device_id}/{pending.first_window.sequence}",
             device_id=record.device_id,
             device_kind=record.device_kind,
             nr_cell_id=record.nr_cell_id,
             model=record.model,
             model_version=record.model_version,
-            scream_probability=scream,
-            negative_probability=negative,
-            first_window=window,
-            last_window=window,
-            windows=1,
-            severity=1,
+            scream_probability=pending.scream_probability,
+            negative_probability=pending.negative_probability,
+            first_window=pending.first_window,
+            last_window=_window(record),
+            windows=pending.windows,
+            severity=severity,
             status=AlertStatus.OPEN,
             created_at=now,
             updated_at=now,
-            detection_latency_ms=(now - record.captured_at) * 1e3,
-            responders=self._notices(1),
+            detection_latency_ms=(now - pending.first_window.captured_at) * 1e3,
+            responders=self._notices(severity),
         )
-        return alert, "created"
 
     def _notices(self, severity: int) -> list[ResponderNotice]:
         return [
@@ -151,6 +196,17 @@ class DecisionHandler:
                 self.metrics.stage.labels(name).observe(max(0.0, b - a))
 
         return observe
+
+
+def _window(record: ResultRecord) -> WindowRef:
+    return WindowRef(
+        result_id=record.result_id, sequence=record.sequence, captured_at=record.captured_at
+    )
+
+
+def _probabilities(record: ResultRecord) -> tuple[float, float]:
+    assert record.type is not None  # a negative scream implies the type stage ran
+    return record.detection.probabilities["scream"], record.type.probabilities[Valence.NEGATIVE]
 
 
 def _event(record: ResultRecord, decision: Decision) -> dict[Any, Any]:

@@ -3,13 +3,16 @@
 | detection                  | type                      | decision                          |
 |----------------------------|---------------------------|-----------------------------------|
 | P(scream) < scream thr.    | -                         | NON_SCREAM: recorded as an event  |
-| scream                     | P(negative) >= neg. thr.  | ALERT: to the "negative" routes   |
+| scream                     | P(negative) >= neg. thr.  | NEGATIVE_SCREAM: alerting window  |
 | scream                     | P(negative) < neg. thr.   | POSITIVE_SCREAM: an event, quiet  |
 | scream                     | not run (cascade off)     | UNCLASSIFIED_SCREAM: an event     |
 
-Consecutive alerting windows from one device no further apart than `incident_gap_s` are one
-incident with one alert, updated rather than duplicated; every `escalate_after_windows`
-alerting windows raise its severity by one (1 to 3) and notify the responders again.
+Alerting windows from one device no further apart than `incident_gap_s` are one incident. The
+incident raises its alert, to the responders routed for "negative", once it has
+`confirm_windows` alerting windows (default 2: one stray window of a noisy room does not call the
+police; the price is one hop of extra detection latency); from then on the alert is updated
+rather than duplicated, and every `escalate_after_windows` windows raise its severity by one
+(1 to 3) and notify the responders again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ MAX_SEVERITY = 3
 
 
 class Decision(StrEnum):
-    ALERT = "alert"
+    NEGATIVE_SCREAM = "negative_scream"
     POSITIVE_SCREAM = "positive_scream"
     UNCLASSIFIED_SCREAM = "unclassified_scream"
     NON_SCREAM = "non_scream"
@@ -36,6 +39,7 @@ class Policy:
     negative_threshold: float = 0.6
     incident_gap_s: float = 10.0
     escalate_after_windows: int = 5
+    confirm_windows: int = 2
     routes: tuple[tuple[str, tuple[str, ...]], ...] = (
         (Valence.NEGATIVE.value, ("police", "healthcare")),
     )
@@ -49,7 +53,7 @@ class Policy:
         if record.type is None:
             return Decision.UNCLASSIFIED_SCREAM
         if record.type.probabilities["negative"] >= self.negative_threshold:
-            return Decision.ALERT
+            return Decision.NEGATIVE_SCREAM
         return Decision.POSITIVE_SCREAM
 
     def severity(self, windows: int) -> int:

@@ -33,6 +33,7 @@ class Runtime:
             negative_threshold=settings.negative_threshold,
             incident_gap_s=settings.incident_gap_seconds,
             escalate_after_windows=settings.escalate_after_windows,
+            confirm_windows=settings.confirm_windows,
             routes=tuple((k, tuple(v)) for k, v in settings.routes.items()),
         )
         self.consumer = StreamConsumer(

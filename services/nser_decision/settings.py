@@ -31,6 +31,7 @@ class DecisionSettings:
     negative_threshold: float = 0.6
     incident_gap_seconds: float = 10.0
     escalate_after_windows: int = 5
+    confirm_windows: int = 2
     routes: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     webhooks: dict[str, Any] = field(default_factory=dict)  # responder -> URL
     webhook_attempts: int = 6
@@ -45,7 +46,12 @@ class DecisionSettings:
         for name in ("incident_gap_seconds", "webhook_backoff_seconds", "webhook_timeout_seconds"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0")
-        for name in ("escalate_after_windows", "webhook_attempts", "claim_idle_ms"):
+        for name in (
+            "escalate_after_windows",
+            "confirm_windows",
+            "webhook_attempts",
+            "claim_idle_ms",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
         if not all(
@@ -80,6 +86,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "escalate_after_windows": Setting(
         "NSER_DECISION_ESCALATE_AFTER_WINDOWS", int, "negative windows per severity step"
+    ),
+    "confirm_windows": Setting(
+        "NSER_DECISION_CONFIRM_WINDOWS", int, "negative windows before an incident alerts"
     ),
     "routes": Setting("NSER_DECISION_ROUTES", parse_json_object, "valence -> responders (JSON)"),
     "webhooks": Setting("NSER_DECISION_WEBHOOKS", parse_json_object, "responder -> URL (JSON)"),

@@ -3,6 +3,7 @@
 nser:decision:alert:{id}         the alert, as JSON
 nser:decision:alerts             sorted set of alert ids by creation time (listing, paging)
 nser:decision:open:{device_id}   id of the device's latest alert (incident grouping)
+nser:decision:pending:{device}   an incident not yet confirmed (PendingIncident JSON)
 nser:decision:events             capped stream of decided screams that raised no alert
 nser:decision:counts             hash: decisions by kind
 nser:decision:outbox             stream of webhook jobs {alert_id, responder, severity}
@@ -39,6 +40,10 @@ def alert_key(alert_id: str) -> str:
 
 def open_key(device_id: str) -> str:
     return f"{PREFIX}:open:{device_id}"
+
+
+def pending_key(device_id: str) -> str:
+    return f"{PREFIX}:pending:{device_id}"
 
 
 class AlertNotFoundError(NserError, KeyError):

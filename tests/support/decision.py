@@ -43,5 +43,6 @@ def settings_for(
         "webhook_attempts": 4,
         "incident_gap_seconds": 10.0,
         "escalate_after_windows": 5,
+        "confirm_windows": 1,  # most tests: one window, one alert; confirmation has its own test
     }
     return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]

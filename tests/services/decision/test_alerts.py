@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from support.decision import DecisionUnderTest, settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild, wait_until
@@ -210,3 +211,30 @@ def test_poison_message_is_dead_lettered_and_the_rest_go_on(decision: DecisionUn
     wait_until(lambda: decision.redis.xlen(DEAD_LETTER_STREAM) == 1, 10.0, "dead letter")
     assert len(_alerts(decision)) == 1
     assert decision.http.get("/readyz").status_code == 200
+
+
+def test_an_incident_alerts_only_once_confirmed_by_a_second_window(
+    redis_server: RedisChild,
+) -> None:
+    with WebhookReceiver() as receiver:
+        app = create_app(settings_for(redis_server.url, receiver, confirm_windows=2))
+        with UvicornThread(app) as server, httpx.Client(base_url=server.url) as http:
+            d = DecisionUnderTest(server.url, redis_server.client(), receiver, http)
+            t0 = time.time()
+            d.publish(
+                [
+                    make_record(device_id="phone-0001", sequence=0, captured_at=t0),
+                    make_record(device_id="phone-0002", sequence=0, captured_at=t0),
+                    make_record(device_id="phone-0002", sequence=20, captured_at=t0 + 20),
+                ]
+            )
+            d.wait_decided(3)
+            assert _alerts(d) == []  # stray windows, and two more than the gap apart
+            d.publish([make_record(device_id="phone-0001", sequence=1, captured_at=t0 + 1)])
+            d.wait_decided(4)
+            (alert,) = _alerts(d)
+            assert alert["windows"] == 2
+            assert alert["first_window"]["sequence"] == 0
+            # Measured from the first window's capture, not from the confirming one's.
+            latency_ms = (alert["created_at"] - t0) * 1e3
+            assert alert["detection_latency_ms"] == pytest.approx(latency_ms, abs=1.0)

@@ -11,8 +11,8 @@ from nser_decision.policy import Decision, Policy
 @pytest.mark.parametrize(
     ("scream", "negative", "decision"),
     [
-        (0.95, 0.9, Decision.ALERT),
-        (0.95, 0.6, Decision.ALERT),  # at the threshold
+        (0.95, 0.9, Decision.NEGATIVE_SCREAM),
+        (0.95, 0.6, Decision.NEGATIVE_SCREAM),  # at the threshold
         (0.95, 0.55, Decision.POSITIVE_SCREAM),  # negative label, below the alert threshold
         (0.95, 0.1, Decision.POSITIVE_SCREAM),
         (0.95, None, Decision.UNCLASSIFIED_SCREAM),  # cascade off: no type stage
