@@ -26,6 +26,7 @@ from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import FEED, OUTBOX, alert_key
+from nser_shared.consumer import stream_was_deleted
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class WebhookWorker:
                 log.warning("outbox unreachable (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except ResponseError as exc:
+                if not stream_was_deleted(exc):
+                    raise
+                log.warning("the outbox was deleted (%s); recreating its group", exc)
         await self.close()
 
     async def poll_once(self) -> None:

@@ -47,6 +47,12 @@ AfterCommit = Callable[[], Awaitable[None]]
 Pipeline = aioredis.client.Pipeline
 
 
+def stream_was_deleted(exc: ResponseError) -> bool:
+    """NOGROUP after the stream (and so its groups) was deleted; UNBLOCKED for a reader that was
+    blocked on it at the time. Both are recovered by creating the group again."""
+    return str(exc).startswith(("NOGROUP", "UNBLOCKED"))
+
+
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -121,8 +127,9 @@ class StreamConsumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             except ResponseError as exc:
-                if "NOGROUP" not in str(exc):  # the stream was deleted: recreate the group
+                if not stream_was_deleted(exc):
                     raise
+                log.warning("%s was deleted (%s); recreating the group", self.config.stream, exc)
         await self.close()
 
     async def poll_once(self) -> int:
