@@ -48,6 +48,12 @@ class Runtime:
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        for responder in self.policy.responders("negative"):
+            if responder not in self.settings.webhooks:
+                log.warning(
+                    "no webhook for responder %r: its alerts are only recorded (no_webhook)",
+                    responder,
+                )
         self.tasks = [
             asyncio.create_task(self.consumer.run(self.stop), name="consumer"),
             asyncio.create_task(self.webhooks.run(self.stop), name="webhooks"),
