@@ -1,0 +1,101 @@
+"""The analytics service as a FastAPI app: the stream consumer and the notifier run in its
+lifespan; the Nnwdaf APIs, health and metrics share one port."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nser_nwdaf import openapi, problems
+from nser_nwdaf.metrics import NwdafMetrics
+from nser_nwdaf.routes_analytics import router as analytics_router
+from nser_nwdaf.routes_subscriptions import router as subscriptions_router
+from nser_nwdaf.runtime import Runtime, RuntimeDep
+from nser_nwdaf.settings import NwdafSettings
+
+
+class RequestMetrics:
+    """Counts and times every request by its route template (never by raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: NwdafMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.http_requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.http_request_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+def create_app(settings: NwdafSettings) -> FastAPI:
+    rt = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt.start()
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(
+        title="nser NWDAF-like analytics service",
+        version="1.0.0",
+        description="Analytics on the results stream of the MEC inference service, modelled on "
+        "3GPP TS 29.520 (Nnwdaf_AnalyticsInfo, Nnwdaf_EventsSubscription): emotion analytics "
+        "per cell and device, negative-scream surges, MEC load and delay. See docs/nwdaf.md.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.include_router(analytics_router)
+    app.include_router(subscriptions_router)
+    problems.install(app)
+    openapi.install(app)
+    app.add_middleware(RequestMetrics, metrics=rt.metrics)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: Redis answers and the consumer runs",
+        responses={503: {"description": "not ready"}},
+    )
+    async def readyz(rt: RuntimeDep) -> JSONResponse:
+        with contextlib.suppress(RedisError, OSError):
+            if rt.running() and await rt.redis.ping():
+                return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "not ready"}, status_code=503)
+
+    @app.get(
+        "/metrics", tags=["health"], summary="Prometheus metrics", response_class=PlainTextResponse
+    )
+    async def metrics(rt: RuntimeDep) -> Response:
+        return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,110 @@
+"""Nnwdaf_EventsSubscription: create, read, replace and delete subscriptions (and, as an
+extension, list them)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from nser_nwdaf.runtime import Runtime, RuntimeDep
+from nser_nwdaf.schema_common import ApiModel
+from nser_nwdaf.schema_subscription import NnwdafEventsSubscription, check_subscription
+from nser_nwdaf.subscriptions import StoredSubscription
+
+router = APIRouter(prefix="/nnwdaf-eventssubscription/v1", tags=["Nnwdaf_EventsSubscription"])
+
+SubscriptionId = Annotated[str, Path(alias="subscriptionId", max_length=256)]
+LOCATION = {
+    "Location": {
+        "description": "{apiRoot}/nnwdaf-eventssubscription/v1/subscriptions/{subscriptionId}",
+        "schema": {"type": "string"},
+    }
+}
+
+
+class SubscriptionEntry(ApiModel):
+    """An entry of the subscription list (an extension: TS 29.520 has no list operation)."""
+
+    subscription_id: str
+    subscription: NnwdafEventsSubscription
+
+
+async def _with_immediate_reports(
+    rt: Runtime, stored: StoredSubscription
+) -> NnwdafEventsSubscription:
+    sub = stored.subscription
+    if sub.evt_req is None or not sub.evt_req.imm_rep:
+        return sub
+    notes = await rt.notifier.immediate(sub, time.time())
+    return sub.model_copy(update={"event_notifications": notes})
+
+
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    response_model=NnwdafEventsSubscription,
+    response_model_exclude_none=True,
+    responses={201: {"headers": LOCATION}},
+    summary="Subscribe to analytics notifications",
+)
+async def create_subscription(
+    body: NnwdafEventsSubscription, request: Request, response: Response, rt: RuntimeDep
+) -> NnwdafEventsSubscription:
+    check_subscription(body, time.time())
+    stored = await rt.store.create(body.model_copy(update={"event_notifications": None}))
+    url = request.url_for("get_subscription", subscriptionId=stored.id)
+    response.headers["Location"] = str(url)
+    return await _with_immediate_reports(rt, stored)
+
+
+@router.get(
+    "/subscriptions",
+    response_model=list[SubscriptionEntry],
+    response_model_exclude_none=True,
+    summary="List the subscriptions (extension)",
+)
+async def list_subscriptions(rt: RuntimeDep) -> list[SubscriptionEntry]:
+    return [
+        SubscriptionEntry(subscription_id=s.id, subscription=s.subscription)
+        for s in await rt.store.all()
+    ]
+
+
+@router.get(
+    "/subscriptions/{subscriptionId}",
+    name="get_subscription",
+    response_model=NnwdafEventsSubscription,
+    response_model_exclude_none=True,
+    summary="Read a subscription",
+)
+async def get_subscription(
+    subscription_id: SubscriptionId, rt: RuntimeDep
+) -> NnwdafEventsSubscription:
+    return (await rt.store.get(subscription_id)).subscription
+
+
+@router.put(
+    "/subscriptions/{subscriptionId}",
+    response_model=NnwdafEventsSubscription,
+    response_model_exclude_none=True,
+    summary="Replace a subscription (its reporting starts afresh)",
+)
+async def replace_subscription(
+    subscription_id: SubscriptionId, body: NnwdafEventsSubscription, rt: RuntimeDep
+) -> NnwdafEventsSubscription:
+    check_subscription(body, time.time())
+    update = body.model_copy(update={"event_notifications": None})
+    return await _with_immediate_reports(rt, await rt.store.replace(subscription_id, update))
+
+
+@router.delete(
+    "/subscriptions/{subscriptionId}",
+    status_code=204,
+    response_class=Response,
+    summary="Unsubscribe",
+)
+async def delete_subscription(subscription_id: SubscriptionId, rt: RuntimeDep) -> Response:
+    await rt.store.delete(subscription_id)
+    return Response(status_code=204)
