@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the tests and the local network simulation run as real child processes.
+# Debian packages the tests and the local network simulation (nser up) run as real child
+# processes: redis-server, and prometheus (nser up uses it when present; a test needs it).
 # Installs only what is missing; needs root (or sudo) the first time on a fresh machine.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=DEFAULT_DEVICES, help="default: 20")
     parser.add_argument("--cells", type=int, default=1, help="NR cells the devices spread over")
     parser.add_argument(
+        "--first-device", type=int, default=0, help="index of the first device (ids, cells)"
+    )
+    parser.add_argument(
         "--kind",
         default="mixed",
         help="device kind: phone, watch, assistant, or mixed (round-robin; the default)",
@@ -150,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         kinds=kinds,
         profiles=profiles,
         seed=args.seed,
+        first_index=args.first_device,
     )
     report = run_sensing(devices, framer, config)
     report.settings["source"] = f"scene:{scene}" if scene else str(args.audio)

@@ -68,8 +68,12 @@ def build_devices(
     kinds: tuple[DeviceKind, ...] = tuple(DeviceKind),
     profiles: tuple[str, ...] = ("urllc",),
     seed: int = 0,
+    first_index: int = 0,
 ) -> list[Device]:
     """`count` devices hearing `scene` (default 30 s) or the audio file(s) at `audio`.
+
+    Devices are numbered from `first_index`, so several processes can simulate one fleet
+    without sharing a device id.
 
     Kinds, cells and link profiles are dealt out round-robin by device index; with a folder of
     files, device i plays file i modulo the number of files (whole, or its first `seconds`).
@@ -78,6 +82,8 @@ def build_devices(
         raise DeviceConfigError(f"need at least 1 device, got {count}")
     if cells < 1:
         raise DeviceConfigError(f"need at least 1 cell, got {cells}")
+    if first_index < 0:
+        raise DeviceConfigError(f"the first device index must be >= 0, got {first_index}")
     if not kinds or not profiles:
         raise DeviceConfigError("need at least one device kind and one link profile")
     if (scene is None) == (audio is None):
@@ -85,7 +91,7 @@ def build_devices(
     resolved = [link_profile(name) for name in profiles]
     files = audio_files(audio) if audio is not None else []
     devices = []
-    for i in range(count):
+    for i in range(first_index, first_index + count):
         if scene is not None:
             track = render_scene(scene, seed, i, 30.0 if seconds is None else seconds)
         else:

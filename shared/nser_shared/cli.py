@@ -24,8 +24,11 @@ COMMANDS: dict[str, Command] = {
     "train": Command("nser_models.train", "train teacher, baseline and student for a task"),
     "evaluate": Command("nser_models.evaluate", "write the paper's tables and figures"),
     "models": Command("nser_models.summary", "print the model registry beside the paper"),
+    "up": Command("nser_up.cli", "run the whole simulated 5G MEC network (the main job)"),
     "serve": Command("nser_mec.cli", "run the MEC inference service (gRPC, metrics)"),
     "sense": Command("nser_sensing.cli", "simulate sensing devices sending feature windows"),
+    "decision": Command("nser_decision.cli", "run the decision service (alerts, REST)"),
+    "nwdaf": Command("nser_nwdaf.cli", "run the NWDAF-like analytics service (REST)"),
     "payloads": Command("nser_sensing.payload_report", "accuracy and bytes per payload dtype"),
     "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
 }
@@ -57,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     try:
         code: int = module.run(parsed)
     except NserError as exc:

@@ -7,6 +7,7 @@ SIGKILL) so that nothing is left behind.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -45,6 +46,18 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
     raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+# Loaded in the parent: the child, between fork and exec, must not import or load anything.
+_LIBC = ctypes.CDLL(None) if sys.platform == "linux" else None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies, even by SIGKILL, so that a
+    killed `nser up` or test run never leaves services behind (Linux prctl PR_SET_PDEATHSIG)."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+
 class Child:
     """One child process with its output in `log_path`."""
 
@@ -62,6 +75,7 @@ class Child:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                preexec_fn=_die_with_parent,
             )
 
     def alive(self) -> bool:

@@ -1,0 +1,177 @@
+"""`nser up`: start the simulated 5G MEC network, play a scenario, show it live, summarise it.
+
+    nser up                                   # 20 devices, 4 cells, "evening", 60 s, at the edge
+    nser up --duration 30 --placement cloud   # the MEC behind the distant-cloud link instead
+    nser up --compare-placement               # both, and the comparison the paper argues for
+
+Every service is a child process on free loopback ports; Ctrl-C, the end of `--duration`, or the
+death of any service stops them all (the summary says which died and why). The run's folder
+(`--out`, default runs/up-<time>) holds summary.json, summary.md, the devices' reports and every
+service's log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+from nser_shared.errors import NserError
+from nser_shared.links import LINK_PROFILES
+from nser_shared.processes import ChildProcessError
+from nser_up.network import Network, UpConfig
+from nser_up.observe import END_TO_END, latency_table, render, snapshot
+from nser_up.scenarios import SCENARIOS, split_devices
+from nser_up.summary import ground_truth, markdown
+
+log = logging.getLogger(__name__)
+
+
+class InterruptedRunError(Exception):
+    """SIGINT or SIGTERM arrived: stop everything and say so."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--cells", type=int, default=4)
+    parser.add_argument("--scenario", default="evening", help=f"one of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario")
+    parser.add_argument("--profile", default="urllc", help="the devices' radio link at the edge")
+    parser.add_argument("--placement", choices=("edge", "cloud"), default="edge")
+    parser.add_argument("--compare-placement", action="store_true", help="run edge, then cloud")
+    parser.add_argument("--dtype", choices=("float32", "float16", "int8"), default="int8")
+    parser.add_argument("--with-teacher", action="store_true", help="also start a teacher MEC")
+    parser.add_argument("--no-prometheus", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="run folder (default runs/up-<time>)")
+
+
+def _config(args: argparse.Namespace) -> UpConfig:
+    if not (math.isfinite(args.duration) and args.duration >= 5):
+        raise NserError(f"--duration must be at least 5 seconds, got {args.duration}")
+    if args.cells < 1:
+        raise NserError(f"--cells must be at least 1, got {args.cells}")
+    if args.profile not in LINK_PROFILES:
+        raise NserError(
+            f"unknown link profile {args.profile!r}; one of: {', '.join(LINK_PROFILES)}"
+        )
+    split_devices(args.scenario, args.devices)  # checks the scenario and the device count
+    out = args.out or Path("runs") / time.strftime("up-%Y%m%d-%H%M%S")
+    return UpConfig(
+        out=out, devices=args.devices, cells=args.cells, scenario=args.scenario,
+        duration_s=args.duration, profile=args.profile, placement=args.placement,
+        dtype=args.dtype, with_teacher=args.with_teacher,
+        redis_url=os.environ.get("REDIS_URL") or None, prometheus=not args.no_prometheus,
+        seed=args.seed,
+    )  # fmt: skip
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise InterruptedRunError(signal.Signals(signum).name)
+
+
+def run_once(config: UpConfig, command: str) -> dict[str, Any]:
+    """One run: start, play, watch, stop, summarise. Raises ChildProcessError if a service died."""
+    config.out.mkdir(parents=True, exist_ok=True)
+    network = Network(config)
+    started = time.monotonic()
+    failure: str | None = None
+    summary: dict[str, Any] = {}
+    try:
+        network.start_services()
+        network.start_devices()
+        assert network.mec is not None
+        assert network.decision is not None
+        mec_metrics = f"http://127.0.0.1:{network.mec.metrics_port}/metrics"
+        deadline = time.monotonic() + config.duration_s + 30.0  # devices render, then play
+        tty = sys.stdout.isatty()
+        while time.monotonic() < deadline and not network.devices_done():
+            network.check()
+            view = render(snapshot(mec_metrics, network.decision.url),
+                          time.monotonic() - started, config.duration_s)  # fmt: skip
+            print(("\033[2J\033[H" if tty else "") + view + ("" if tty else "\n"), flush=True)
+            time.sleep(1.0 if tty else 5.0)
+        network.check()
+        time.sleep(2.0)  # the last windows reach the decision service
+        summary = summarise(network, config, command, time.monotonic() - started)
+    except InterruptedRunError as exc:
+        failure = f"interrupted by {exc}"
+    except ChildProcessError as exc:
+        failure = str(exc)
+    finally:
+        network.stop()
+    if failure:
+        (config.out / "failure.txt").write_text(failure + "\n")
+        raise NserError(f"the run stopped early: {failure}")
+    return summary
+
+
+def summarise(network: Network, config: UpConfig, command: str, wall_s: float) -> dict[str, Any]:
+    assert network.decision is not None
+    decision_metrics = httpx.get(f"{network.decision.url}/metrics", timeout=10).text
+    reports = {scene: config.out / f"sense-{scene}.json" for scene, _ in network.sensing}
+    summary: dict[str, Any] = {
+        "command": command,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "link_profile": config.link_profile,
+        "wall_s": wall_s,
+        "ground_truth": ground_truth(reports, network.decision.url),
+        "latency_ms": latency_table(decision_metrics),
+    }
+    if network.prometheus is not None:
+        time.sleep(2.5)  # one more scrape
+        summary["prometheus"] = {
+            f"p{round(q * 100)}": network.prometheus.query(
+                f"histogram_quantile({q}, sum by (le) ({END_TO_END}_bucket))"
+            ) * 1e3
+            for q in (0.5, 0.99)
+        }  # fmt: skip
+    (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (config.out / "summary.md").write_text(markdown(summary))
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    command = " ".join(["nser up", *sys.argv[2:]])
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    if not args.compare_placement:
+        run_once(config, command)
+        print((config.out / "summary.md").read_text())
+        print(f"run folder: {config.out}")
+        return 0
+    results = {}
+    for placement in ("edge", "cloud"):
+        placed = replace(config, placement=placement, out=config.out / placement)
+        results[placement] = run_once(placed, command)
+    comparison = compare(results)
+    (config.out / "comparison.md").write_text(comparison)
+    print(comparison)
+    print(f"run folder: {config.out}")
+    return 0
+
+
+def compare(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        "# Edge vs cloud: the same scenario, the MEC beside the base station or far away",
+        "",
+        "| stage | edge p50 | edge p99 | cloud p50 | cloud p99 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    edge, cloud = results["edge"]["latency_ms"], results["cloud"]["latency_ms"]
+    for stage in edge:
+        cells = [edge[stage]["p50"], edge[stage]["p99"], cloud[stage]["p50"], cloud[stage]["p99"]]
+        lines.append(f"| {stage} | " + " | ".join(f"{v:.1f}" for v in cells) + " |")
+    return "\n".join(lines) + "\n"

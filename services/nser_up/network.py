@@ -1,0 +1,136 @@
+"""The network of child processes `nser up` runs, started in dependency order, each waited on
+until healthy, watched while it runs, and always stopped, in reverse order."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from nser_shared.processes import (
+    Child,
+    ChildProcessError,
+    HttpServiceChild,
+    MecChild,
+    RedisChild,
+    free_port,
+)
+from nser_up.prometheus import PrometheusChild, scrape_config
+from nser_up.scenarios import split_devices
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UpConfig:
+    out: Path
+    devices: int = 20
+    cells: int = 4
+    scenario: str = "evening"
+    duration_s: float = 60.0
+    profile: str = "urllc"  # the devices' radio link to the MEC host
+    placement: str = "edge"  # edge: the MEC beside the base station; cloud: a distant cloud
+    dtype: str = "int8"
+    with_teacher: bool = False
+    redis_url: str | None = None  # an external Redis; None: start a private one
+    prometheus: bool = True  # start Prometheus when the binary is installed
+    seed: int = 0
+
+    @property
+    def link_profile(self) -> str:
+        return "cloud" if self.placement == "cloud" else self.profile
+
+
+class Network:
+    def __init__(self, config: UpConfig) -> None:
+        self.config = config
+        self.logs = config.out / "logs"
+        self.children: list[Child] = []
+        self.redis: RedisChild | None = None
+        self.redis_url = config.redis_url or ""
+        self.mec: MecChild | None = None
+        self.teacher: MecChild | None = None
+        self.decision: HttpServiceChild | None = None
+        self.nwdaf: HttpServiceChild | None = None
+        self.sensing: list[tuple[str, Child]] = []  # (scene, child)
+        self.prometheus: PrometheusChild | None = None
+
+    def _start(self, child: Child) -> None:
+        self.children.append(child)
+        log.info("starting %s", child.name)
+        child.start()
+
+    def start_services(self) -> None:
+        """Redis, MEC, analytics, decision, Prometheus: each healthy before the next."""
+        if not self.redis_url:
+            self.redis = RedisChild(free_port(), self.logs)
+            self.redis_url = self.redis.url
+            self._start(self.redis)
+        self.mec = MecChild(self.redis_url, self.logs / "mec.log", ["--models", "student"])
+        self._start(self.mec)
+        if self.config.with_teacher:
+            self.teacher = MecChild(
+                self.redis_url, self.logs / "teacher.log", ["--models", "teacher"]
+            )
+            self.teacher.name = "nser_mec (teacher)"
+            self._start(self.teacher)
+        self.nwdaf = self._http_service("nser_nwdaf", "nwdaf")
+        self.decision = self._http_service("nser_decision", "decision")
+        binary = shutil.which("prometheus")
+        if self.config.prometheus and binary is None:
+            log.warning(
+                "prometheus is not installed: running without it (metrics stay on /metrics)"
+            )
+        elif self.config.prometheus and binary is not None:
+            targets = {"mec": [f"127.0.0.1:{self.mec.metrics_port}"],
+                       "decision": [self.decision.url.removeprefix("http://")],
+                       "nwdaf": [self.nwdaf.url.removeprefix("http://")]}  # fmt: skip
+            if self.teacher is not None:
+                targets["mec"].append(f"127.0.0.1:{self.teacher.metrics_port}")
+            self.prometheus = PrometheusChild(
+                binary, scrape_config(targets, interval_s=1), self.logs
+            )
+            self._start(self.prometheus)
+
+    def _http_service(self, module: str, name: str) -> HttpServiceChild:
+        port = free_port()
+        args = ["--port", str(port), "--redis-url", self.redis_url]
+        child = HttpServiceChild(module, args, self.logs / f"{name}.log", port)
+        self._start(child)
+        return child
+
+    def start_devices(self) -> None:
+        assert self.mec is not None
+        c = self.config
+        for scene, first, count in split_devices(c.scenario, c.devices):
+            args = [sys.executable, "-m", "nser_sensing", "--target", self.mec.address,
+                    "--scene", scene, "--devices", str(count), "--first-device", str(first),
+                    "--cells", str(c.cells), "--profile", c.link_profile, "--dtype", c.dtype,
+                    "--duration", f"{c.duration_s:g}", "--seed", str(c.seed),
+                    "--out", str(c.out / f"sense-{scene}.json")]  # fmt: skip
+            child = Child(f"sensing ({scene})", args, self.logs / f"sense-{scene}.log")
+            self.sensing.append((scene, child))
+            self._start(child)
+
+    def check(self) -> None:
+        """ChildProcessError naming the first service that died (sensing may finish)."""
+        for child in self.children:
+            if any(child is s for _, s in self.sensing):
+                if child.process is not None and child.process.poll() not in (None, 0):
+                    child.check_alive()
+                continue
+            child.check_alive()
+
+    def devices_done(self) -> bool:
+        return bool(self.sensing) and all(not s.alive() for _, s in self.sensing)
+
+    def stop(self) -> None:
+        """Stop every child, newest first; never raises."""
+        for child in reversed(self.children):
+            try:
+                code = child.stop()
+                log.info("stopped %s (exit %s)", child.name, code)
+            except (OSError, ChildProcessError) as exc:
+                log.error("could not stop %s: %s", child.name, exc)

@@ -1,0 +1,117 @@
+"""`nser up` end to end: a short run with real Prometheus, and clean stops when a service dies
+or the user presses Ctrl-C."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.processes import wait_until
+
+from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
+
+NSER = [sys.executable, "-c", "from nser_shared.cli import main; raise SystemExit(main())"]
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Direct children of `pid`: pid -> command line."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    if not path.exists():
+        return {}
+    out = {}
+    for child in path.read_text().split():
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        out[int(child)] = cmdline
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def _start_up(out: Path, *extra: str) -> subprocess.Popen[str]:
+    args = [*NSER, "up", "--devices", "4", "--cells", "2", "--out", str(out), *extra]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+
+
+def _wait_for_devices(up: subprocess.Popen[str]) -> dict[int, str]:
+    def devices_started() -> bool:
+        assert up.poll() is None, up.communicate()
+        return any("nser_sensing" in c for c in _children(up.pid).values())
+
+    wait_until(devices_started, 180.0, "nser up to start its devices")
+    return _children(up.pid)
+
+
+def _bucket_width(value_s: float) -> float:
+    bounds = (0.0, *LATENCY_BUCKETS_SECONDS)
+    for low, high in itertools.pairwise(bounds):
+        if low <= value_s <= high:
+            return high - low
+    return math.inf
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="scripts/system_packages.sh")
+def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Path) -> None:
+    up = _start_up(tmp_path, "--duration", "12")
+    stdout, stderr = up.communicate(timeout=300)
+    assert up.returncode == 0, stderr[-3000:]
+    assert "Ground truth against decisions" in stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["ground_truth"]) == {"assault", "party", "quiet-home"}
+    assert all(
+        s["windows_answered"] == s["windows_sent"] > 0 for s in summary["ground_truth"].values()
+    )
+    ours = summary["latency_ms"]["end_to_end"]
+    theirs = summary["prometheus"]
+    for q in ("p50", "p99"):
+        width_ms = _bucket_width(ours[q] / 1e3) * 1e3
+        assert abs(ours[q] - theirs[q]) <= width_ms, (q, ours[q], theirs[q])
+    assert (tmp_path / "summary.md").read_text().startswith("# nser up: evening (edge)")
+    for log in ("mec.log", "decision.log", "nwdaf.log", "prometheus.log"):
+        assert (tmp_path / "logs" / log).is_file()
+
+
+@pytest.mark.slow
+def test_a_dead_service_ends_the_run_with_its_name_and_no_orphans(tmp_path: Path) -> None:
+    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus")
+    children = _wait_for_devices(up)
+    decision = next(pid for pid, cmd in children.items() if "nser_decision" in cmd)
+    os.kill(decision, signal.SIGKILL)
+    _, stderr = up.communicate(timeout=120)
+    assert up.returncode == 1
+    assert "nser_decision exited with code -9" in stderr
+    assert "the run stopped early" in stderr
+    wait_until(lambda: not any(_alive(pid) for pid in children), 10.0, "no child left")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_service(tmp_path: Path) -> None:
+    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus")
+    children = _wait_for_devices(up)
+    up.send_signal(signal.SIGINT)
+    _, stderr = up.communicate(timeout=120)
+    assert up.returncode == 1
+    assert "interrupted by SIGINT" in stderr
+    wait_until(lambda: not any(_alive(pid) for pid in children), 10.0, "no child left")
+    assert "interrupted by SIGINT" in (tmp_path / "failure.txt").read_text()
