@@ -19,6 +19,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -36,6 +37,26 @@ from nser_up.scenarios import SCENARIOS, split_devices
 from nser_up.summary import ground_truth, markdown
 
 log = logging.getLogger(__name__)
+
+
+class StopRequest:
+    """Set by SIGINT / SIGTERM and polled by the run: a handler that raised would land anywhere
+    (inside Popen, a log call, an HTTP read) and leave the run half stopped."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signal_name = ""
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        self.event.set()
+
+    def check(self) -> None:
+        if self.event.is_set():
+            raise InterruptedRunError(self.signal_name)
+
+
+STOP = StopRequest()
 
 
 class InterruptedRunError(Exception):
@@ -77,14 +98,10 @@ def _config(args: argparse.Namespace) -> UpConfig:
     )  # fmt: skip
 
 
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
-    raise InterruptedRunError(signal.Signals(signum).name)
-
-
 def run_once(config: UpConfig, command: str) -> dict[str, Any]:
     """One run: start, play, watch, stop, summarise. Raises ChildProcessError if a service died."""
     config.out.mkdir(parents=True, exist_ok=True)
-    network = Network(config)
+    network = Network(config, before_each_start=STOP.check)
     started = time.monotonic()
     failure: str | None = None
     summary: dict[str, Any] = {}
@@ -94,14 +111,16 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
         assert network.mec is not None
         assert network.decision is not None
         mec_metrics = f"http://127.0.0.1:{network.mec.metrics_port}/metrics"
-        deadline = time.monotonic() + config.duration_s + 30.0  # devices render, then play
+        deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
         tty = sys.stdout.isatty()
         while time.monotonic() < deadline and not network.devices_done():
+            STOP.check()
             network.check()
             view = render(snapshot(mec_metrics, network.decision.url),
                           time.monotonic() - started, config.duration_s)  # fmt: skip
             print(("\033[2J\033[H" if tty else "") + view + ("" if tty else "\n"), flush=True)
-            time.sleep(1.0 if tty else 5.0)
+            STOP.event.wait(1.0 if tty else 5.0)
+        STOP.check()
         network.check()
         time.sleep(2.0)  # the last windows reach the decision service
         summary = summarise(network, config, command, time.monotonic() - started)
@@ -145,8 +164,8 @@ def summarise(network: Network, config: UpConfig, command: str, wall_s: float) -
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     command = " ".join(["nser up", *sys.argv[2:]])
-    signal.signal(signal.SIGINT, _raise_interrupted)
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, STOP.handle)
+    signal.signal(signal.SIGTERM, STOP.handle)
     if not args.compare_placement:
         run_once(config, command)
         print((config.out / "summary.md").read_text())
@@ -158,14 +177,33 @@ def run(args: argparse.Namespace) -> int:
         results[placement] = run_once(placed, command)
     comparison = compare(results)
     (config.out / "comparison.md").write_text(comparison)
+    for placement in results:
+        print((config.out / placement / "summary.md").read_text())
     print(comparison)
     print(f"run folder: {config.out}")
     return 0
 
 
 def compare(results: dict[str, dict[str, Any]]) -> str:
+    """Edge against cloud: alerts per placement, then latency by stage side by side."""
     lines = [
         "# Edge vs cloud: the same scenario, the MEC beside the base station or far away",
+        "",
+        "| placement | link | negative-scream devices alerted | falsely alerted devices |",
+        "|---|---|---:|---:|",
+    ]
+    for placement, result in results.items():
+        truth = [s for s in result["ground_truth"].values() if "error" not in s]
+        hit = sum(s["alerted_of_those"] for s in truth)
+        of = sum(s["devices_with_negative_screams"] for s in truth)
+        false = sum(s["falsely_alerted"] for s in truth)
+        others = sum(s["devices_without"] for s in truth)
+        lines.append(
+            f"| {placement} | {result['link_profile']} | {hit} of {of} | {false} of {others} |"
+        )
+    lines += [
+        "",
+        "Latency by stage, ms:",
         "",
         "| stage | edge p50 | edge p99 | cloud p50 | cloud p99 |",
         "|---|---:|---:|---:|---:|",

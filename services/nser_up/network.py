@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,9 @@ class UpConfig:
 
 
 class Network:
-    def __init__(self, config: UpConfig) -> None:
+    def __init__(self, config: UpConfig, before_each_start: Callable[[], None]) -> None:
         self.config = config
+        self.before_each_start = before_each_start  # raises to abandon the start-up
         self.logs = config.out / "logs"
         self.children: list[Child] = []
         self.redis: RedisChild | None = None
@@ -58,6 +60,7 @@ class Network:
         self.prometheus: PrometheusChild | None = None
 
     def _start(self, child: Child) -> None:
+        self.before_each_start()
         self.children.append(child)
         log.info("starting %s", child.name)
         child.start()

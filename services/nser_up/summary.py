@@ -94,6 +94,8 @@ def markdown(summary: dict[str, Any]) -> str:
         p = summary["prometheus"]
         lines += [
             "",
-            f"Prometheus agrees: end-to-end p50 {p['p50']:.2f} ms, p99 {p['p99']:.2f} ms.",
+            "Prometheus, queried with `histogram_quantile(q, sum by (le) "
+            "(nser_decision_end_to_end_seconds_bucket))` after its last scrape: end-to-end "
+            f"p50 {p['p50']:.2f} ms, p99 {p['p99']:.2f} ms.",
         ]
     return "\n".join(lines) + "\n"

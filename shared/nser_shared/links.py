@@ -31,18 +31,14 @@ class LinkProfile:
     retransmit_ms: float  # what a lost transmission costs before it is repeated
 
     def netem_args(self) -> list[str]:
-        """`tc qdisc ... netem` arguments for the device's egress (uplink) with this profile."""
-        return [
-            "delay",
-            f"{self.one_way_ms:g}ms",
-            f"{self.jitter_ms:g}ms",
-            "distribution",
-            "normal",
-            "rate",
-            f"{self.uplink_mbps:g}mbit",
-            "loss",
-            f"{self.loss * 100:g}%",
-        ]
+        """`tc qdisc ... netem` arguments for the device's egress (uplink) with this profile;
+        empty for a profile with nothing to emulate (`ideal`)."""
+        if self.one_way_ms == 0 and self.jitter_ms == 0 and self.loss == 0:
+            return []
+        args = ["delay", f"{self.one_way_ms:g}ms"]
+        if self.jitter_ms > 0:  # netem refuses a distribution without a jitter
+            args += [f"{self.jitter_ms:g}ms", "distribution", "normal"]
+        return [*args, "rate", f"{round(self.uplink_mbps)}mbit", "loss", f"{self.loss * 100:g}%"]
 
 
 LINK_PROFILES: dict[str, LinkProfile] = {
