@@ -40,9 +40,13 @@ class LoadResult:
     errors: dict[str, int]  # status code name -> count
     latency_ms: dict[str, float]  # "p50", ..., "max", "mean"
     server_timings_ms: dict[str, float] = field(default_factory=dict)  # median queue/inference
+    server_cpu_cores: float | None = None  # the server process's CPU use over the step
+    raw_ms: list[float] = field(default_factory=list, repr=False)  # every latency; not in JSON
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("raw_ms")
+        return out
 
     def p(self, percentile: str) -> float:
         return self.latency_ms[percentile]
@@ -120,6 +124,7 @@ async def run_open_loop(
         ok=len(latencies),
         errors=dict(errors),
         latency_ms=latency_summary(latencies),
+        raw_ms=[v * 1e3 for v in latencies],
         server_timings_ms={
             "queue_p50": float(np.median(queue_us)) / 1e3 if queue_us else 0.0,
             "inference_p50": float(np.median(inference_us)) / 1e3 if inference_us else 0.0,

@@ -4,20 +4,19 @@ lifespan; the REST API serves the alert history. Errors map to HTTP codes here a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from nser_decision.routes import router
-from nser_decision.runtime import Runtime, RuntimeDep
+from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertNotFoundError, BadQueryError, IllegalTransitionError
+from nser_shared.http_ops import add_operational_routes
 
 log = logging.getLogger(__name__)
 
@@ -57,30 +56,6 @@ def create_app(settings: DecisionSettings) -> FastAPI:
 
         app.add_exception_handler(error, handle)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get(
-        "/readyz",
-        tags=["health"],
-        summary="Readiness: Redis answers and the consumer runs",
-        responses={503: {"description": "not ready"}},
-    )
-    async def readyz(rt: RuntimeDep) -> JSONResponse:
-        with contextlib.suppress(RedisError, OSError):
-            if rt.running() and await rt.redis.ping():
-                return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready"}, status_code=503)
-
-    @app.get(
-        "/metrics",
-        tags=["health"],
-        summary="Prometheus metrics",
-        response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
-    )
-    async def metrics(rt: RuntimeDep) -> Response:
-        return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    add_operational_routes(app, "the consumer and the webhook worker")
 
     return app

@@ -3,23 +3,20 @@ lifespan; the Nnwdaf APIs, health and metrics share one port."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.exceptions import RedisError
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nser_nwdaf import openapi, problems
 from nser_nwdaf.metrics import NwdafMetrics
 from nser_nwdaf.routes_analytics import router as analytics_router
 from nser_nwdaf.routes_subscriptions import router as subscriptions_router
-from nser_nwdaf.runtime import Runtime, RuntimeDep
+from nser_nwdaf.runtime import Runtime
 from nser_nwdaf.settings import NwdafSettings
+from nser_shared.http_ops import add_operational_routes
 
 
 class RequestMetrics:
@@ -76,26 +73,6 @@ def create_app(settings: NwdafSettings) -> FastAPI:
     openapi.install(app)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get(
-        "/readyz",
-        tags=["health"],
-        summary="Readiness: Redis answers and the consumer runs",
-        responses={503: {"description": "not ready"}},
-    )
-    async def readyz(rt: RuntimeDep) -> JSONResponse:
-        with contextlib.suppress(RedisError, OSError):
-            if rt.running() and await rt.redis.ping():
-                return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready"}, status_code=503)
-
-    @app.get(
-        "/metrics", tags=["health"], summary="Prometheus metrics", response_class=PlainTextResponse
-    )
-    async def metrics(rt: RuntimeDep) -> Response:
-        return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    add_operational_routes(app, "the consumer and the notifier")
 
     return app
