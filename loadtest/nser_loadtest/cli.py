@@ -35,9 +35,8 @@ from nser_shared.errors import NserError
 from nser_shared.processes import MecChild, RedisChild, free_port
 from nser_shared.windows import PayloadDtype
 
-GRID: dict[
-    str, tuple[int, ...]
-] = {  # offered windows/s per model (full mode); quick mode takes the 2nd and 4th
+# Offered windows/s per model (full mode); quick mode takes the 2nd and the 4th.
+GRID: dict[str, tuple[float, ...]] = {
     "student": (25, 50, 100, 200, 300, 400, 500),
     "mobilenetv3s": (25, 50, 100, 200, 300, 400, 500),
     "teacher": (2, 5, 10, 20, 30, 40, 50),
@@ -89,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="HOST:PORT of a running MEC (default: start one)")
     parser.add_argument("--quick", action="store_true", help="a smoke run in under a minute")
     parser.add_argument("--seconds", type=float, default=8.0, help="per load step")
+    parser.add_argument(
+        "--rates", help="offered windows/s to try, comma-separated (default: a grid per model)"
+    )
     parser.add_argument("--slo-ms", type=float, default=20.0, help="p99 bound for throughput")
     parser.add_argument("--arrivals", choices=("poisson", "fixed"), default="poisson")
     parser.add_argument("--out", type=Path, default=Path("runs/loadtest"))
@@ -103,6 +105,14 @@ def _check(args: argparse.Namespace) -> list[str]:
         raise NserError(f"--seconds must be > 0, got {args.seconds}")
     if not (math.isfinite(args.slo_ms) and args.slo_ms > 0):
         raise NserError(f"--slo-ms must be > 0, got {args.slo_ms}")
+    if args.rates is not None:
+        try:
+            rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        except ValueError:
+            raise NserError(f"--rates must be numbers, got {args.rates!r}") from None
+        if not rates or not all(math.isfinite(r) and r > 0 for r in rates):
+            raise NserError(f"--rates must be > 0 windows/s, got {args.rates!r}")
+        args.rate_list = tuple(rates)
     return models
 
 
@@ -140,8 +150,10 @@ def measure(
     _probe(target, windows, models)
     grids: dict[str, list[LoadResult]] = {}
     for model in models:
-        rates = GRID.get(model, GRID["student"])
-        rates = rates[1::2][:2] if args.quick else rates
+        rates: tuple[float, ...] = getattr(args, "rate_list", None) or GRID.get(
+            model, GRID["student"]
+        )
+        rates = rates[1::2][:2] if args.quick and not hasattr(args, "rate_list") else rates
         grids[model] = [step(target, windows, cpu, model, r, seconds, poisson) for r in rates]
     capacity = {
         m: asyncio.run(

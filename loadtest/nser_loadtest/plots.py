@@ -16,11 +16,12 @@ from nser_loadtest.openloop import LoadResult
 
 def plot_latency_vs_load(grids: dict[str, list[LoadResult]], slo_ms: float, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for model, results in grids.items():
+    for index, (model, results) in enumerate(grids.items()):
         done = [r for r in results if r.ok]
         rates = [r.offered_rate for r in done]
         for q, style in (("p50", "--"), ("p99", "-")):
-            ax.plot(rates, [r.latency_ms[q] for r in done], style, marker="o", label=f"{model} {q}")
+            ax.plot(rates, [r.latency_ms[q] for r in done], style, marker="o", color=f"C{index}",
+                    label=f"{model} {q}")  # fmt: skip
     ax.axhline(slo_ms, color="grey", linewidth=0.8, label=f"SLO {slo_ms:g} ms")
     ax.set(xscale="log", yscale="log", xlabel="offered load (windows/s)",
            ylabel="latency (ms, from the scheduled send)",
