@@ -37,6 +37,7 @@ class DecisionSettings:
     webhook_attempts: int = 6
     webhook_backoff_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
+    webhook_secret: str = field(default="", repr=False)  # never printed with the settings
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,6 +99,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "webhook_timeout_seconds": Setting(
         "NSER_DECISION_WEBHOOK_TIMEOUT_SECONDS", float, "timeout of one webhook POST"
+    ),
+    "webhook_secret": Setting(
+        "NSER_DECISION_WEBHOOK_SECRET", str, "HMAC key signing webhook bodies (empty: unsigned)"
     ),
 }
 

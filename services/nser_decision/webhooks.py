@@ -2,11 +2,12 @@
 
 Alert transactions append one job per responder to `nser:decision:outbox`; workers (any replica)
 read it through the "webhooks" consumer group. A job is POSTed to the responder's URL with the
-alert as JSON and an `Idempotency-Key` header (alert, responder, severity), retried with
-exponential backoff, and every attempt is recorded on the alert's responder notice. After the
-last failed attempt the notice says FAILED, the failure is logged and counted: a delivery is
-never lost silently. A job is acknowledged only when it is delivered or has failed for good; a
-worker that dies mid-job leaves it pending for another replica to take over.
+alert as JSON, an `Idempotency-Key` header (alert, responder, severity) and, when a secret is
+set, an HMAC signature (`signing.py`); it is retried with exponential backoff, and every attempt
+is recorded on the alert's responder notice. After the last failed attempt the notice says
+FAILED, the failure is logged and counted: a delivery is never lost silently. A job is
+acknowledged only when it is delivered or has failed for good; a worker that dies mid-job
+leaves it pending for another replica to take over.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError, WatchError
 
+from nser_decision import signing
 from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.settings import DecisionSettings
@@ -129,16 +131,16 @@ class WebhookWorker:
         """None when delivered, else what went wrong."""
         if url is None:
             return f"no webhook URL configured for {responder}"
+        body = alert.model_dump_json().encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"{alert.id}:{responder}:{severity}",
+            "X-Nser-Responder": responder,
+        }
+        if self.settings.webhook_secret:
+            headers[signing.HEADER] = signing.sign(self.settings.webhook_secret, body)
         try:
-            response = await self.http.post(
-                url,
-                content=alert.model_dump_json(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": f"{alert.id}:{responder}:{severity}",
-                    "X-Nser-Responder": responder,
-                },
-            )
+            response = await self.http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"
         if 200 <= response.status_code < 300:

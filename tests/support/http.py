@@ -39,6 +39,7 @@ class WebhookReceiver:
     def __init__(self, fail_first: dict[str, int] | None = None) -> None:
         self.received: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.headers: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.bodies: dict[str, list[bytes]] = defaultdict(list)
         self.failures_left = dict(fail_first or {})
         self.attempts: dict[str, int] = defaultdict(int)
         self.lock = threading.Lock()
@@ -55,6 +56,7 @@ class WebhookReceiver:
                     else:
                         receiver.received[self.path].append(json.loads(body))
                         receiver.headers[self.path].append(dict(self.headers))
+                        receiver.bodies[self.path].append(body)
                 self.send_response(503 if failing else 204)
                 self.end_headers()
 

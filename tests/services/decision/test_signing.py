@@ -1,0 +1,40 @@
+"""Signed webhooks: a responder can tell a real alert from a forged or replayed one."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from support.decision import settings_for
+from support.http import UvicornThread, WebhookReceiver
+from support.processes import RedisChild
+from support.results import make_record
+
+from nser_decision import signing
+from nser_decision.api import create_app
+from nser_shared.results import RESULTS_STREAM
+
+SECRET = "correct horse battery staple"
+
+
+def test_signature_verifies_only_the_exact_body_with_the_right_key_in_time() -> None:
+    body = b'{"id": "abc"}'
+    header = signing.sign(SECRET, body)
+    assert signing.verify(SECRET, header, body)
+    assert not signing.verify("another key", header, body)
+    assert not signing.verify(SECRET, header, body + b" ")
+    stale = signing.sign(SECRET, body, timestamp=int(time.time()) - 3600)
+    assert not signing.verify(SECRET, stale, body)
+    assert not signing.verify(SECRET, "v1=deadbeef", body)
+
+
+def test_webhooks_carry_a_signature_the_responder_can_verify(redis_server: RedisChild) -> None:
+    with WebhookReceiver() as receiver:
+        settings = settings_for(redis_server.url, receiver, webhook_secret=SECRET)
+        with UvicornThread(create_app(settings)) as server:
+            redis_server.client().xadd(RESULTS_STREAM, make_record().to_fields())  # type: ignore[arg-type]
+            receiver.wait_for("/health", 1)
+            header = receiver.headers["/health"][0][signing.HEADER]
+            assert signing.verify(SECRET, header, receiver.bodies["/health"][0])
+            assert SECRET not in httpx.get(f"{server.url}/metrics").text
+    assert SECRET not in repr(settings)
