@@ -27,6 +27,7 @@ from nser_mec.batcher import BatchingConfig, MicroBatcher
 from nser_mec.engine import InferenceEngine
 from nser_mec.metrics import MecMetrics
 from nser_mec.publisher import ResultPublisher
+from nser_mec.ratelimit import DeviceRateLimiter
 from nser_mec.servicer import MecInferenceServicer, ServingCore
 from nser_mec.settings import MecSettings
 
@@ -39,7 +40,9 @@ class MecServer:
     def __init__(self, settings: MecSettings) -> None:
         self.settings = settings
         self.metrics = MecMetrics()
-        self.servicer = MecInferenceServicer(self.metrics)
+        self.servicer = MecInferenceServicer(
+            self.metrics, DeviceRateLimiter(settings.device_rate, settings.device_burst)
+        )
         self.health = health.aio.HealthServicer()
         self.grpc_server: grpc.aio.Server | None = None
         self.metrics_server: Any = None

@@ -21,6 +21,7 @@ from nser_mec.batcher import MicroBatcher
 from nser_mec.engine import InferenceEngine
 from nser_mec.metrics import MecMetrics
 from nser_mec.publisher import ResultPublisher
+from nser_mec.ratelimit import DeviceRateLimitedError, DeviceRateLimiter
 from nser_shared.errors import (
     FeatureConfigMismatchError,
     InvalidFeatureWindowError,
@@ -53,6 +54,13 @@ def status_for(error: NserError) -> grpc.StatusCode:
         if isinstance(error, kind):
             return code
     return grpc.StatusCode.INVALID_ARGUMENT
+
+
+def retry_metadata(error: NserError) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata telling a rate-limited device when to come back (`retry-after-ms`)."""
+    if isinstance(error, DeviceRateLimitedError):
+        return (("retry-after-ms", str(max(1, round(error.retry_after_s * 1e3)))),)
+    return ()
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,9 @@ def to_message(record: ResultRecord) -> pb.Classification:
 
 
 class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
-    def __init__(self, metrics: MecMetrics) -> None:
+    def __init__(self, metrics: MecMetrics, limiter: DeviceRateLimiter) -> None:
         self.metrics = metrics
+        self.limiter = limiter
         self.core: ServingCore | None = None  # set once the models are loaded
 
     def _metric_model(self, requested: str) -> str:
@@ -114,6 +123,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             if core is None:
                 raise NotReadyError("the MEC inference service is not serving yet; retry")
             decoded = decode_window(window, core.engine.feature_config)
+            self.limiter.admit(decoded.device_id)
             model = core.engine.resolve(decoded.model)
             done = await core.batcher.classify(model, decoded, received_mono)
         except NserError as exc:
@@ -152,7 +162,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         try:
             return await self._classify(request)
         except NserError as exc:
-            await context.abort(status_for(exc), str(exc))
+            await context.abort(status_for(exc), str(exc), retry_metadata(exc))
             raise  # unreachable: abort raises
 
     async def ClassifyStream(  # noqa: N802 (gRPC method name)
@@ -183,7 +193,9 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             while (item := await answers.get()) is not None:
                 if isinstance(item, tuple):
                     sequence, exc = item
-                    await context.abort(status_for(exc), f"window sequence {sequence}: {exc}")
+                    await context.abort(
+                        status_for(exc), f"window sequence {sequence}: {exc}", retry_metadata(exc)
+                    )
                 else:
                     yield item
             await reader  # re-raises a failure of the request stream itself

@@ -36,6 +36,10 @@ class MecSettings:
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN
     publish_buffer: int = 10_000
     grace_seconds: float = 5.0
+    # A device sends one window per hop (1 s by default): 50/s with a burst of 100 leaves room
+    # for fast test clients and load generators, and still stops one device flooding the MEC.
+    device_rate: float = 50.0
+    device_burst: int = 100
 
     def __post_init__(self) -> None:
         problems = [
@@ -51,6 +55,8 @@ class MecSettings:
                 ("stream_maxlen", 1),
                 ("publish_buffer", 1),
                 ("grace_seconds", 0),
+                ("device_rate", 0),
+                ("device_burst", 1),
             )
             if getattr(self, name) < low
         ]
@@ -88,6 +94,10 @@ SETTINGS: dict[str, Setting] = {
     "grace_seconds": Setting(
         "NSER_MEC_GRACE_SECONDS", float, "time to drain in-flight work on stop"
     ),
+    "device_rate": Setting(
+        "NSER_MEC_DEVICE_RATE", float, "windows/s one device may send (0: no limit)"
+    ),
+    "device_burst": Setting("NSER_MEC_DEVICE_BURST", int, "windows one device may send at once"),
 }
 
 
