@@ -86,15 +86,6 @@ def in_process(
     return rows
 
 
-def _passes(result: LoadResult, slo_ms: float) -> bool:
-    return (
-        not result.errors
-        and result.ok > 0
-        and result.p("p99") <= slo_ms
-        and result.achieved_rate >= 0.95 * result.offered_rate
-    )
-
-
 def sweep(
     target: str, windows: list[Any], model: str, slo_ms: float, step_s: float
 ) -> list[LoadResult]:
@@ -107,7 +98,7 @@ def sweep(
         )
         results.append(result)
         log.info("%s at %.0f/s: p99 %.2f ms", model, rate, result.latency_ms.get("p99", -1))
-        if _passes(result, slo_ms):
+        if result.meets(slo_ms):
             passed, rate = rate, rate * SWEEP_FACTOR
         else:
             failed = rate
@@ -117,12 +108,12 @@ def sweep(
             run_open_loop(target, windows, model=model, rate=rate, duration_s=step_s)
         )
         results.append(result)
-        passed, failed = (rate, failed) if _passes(result, slo_ms) else (passed, rate)
+        passed, failed = (rate, failed) if result.meets(slo_ms) else (passed, rate)
     return results
 
 
 def max_throughput(results: list[LoadResult], slo_ms: float) -> float:
-    return max((r.achieved_rate for r in results if _passes(r, slo_ms)), default=0.0)
+    return max((r.achieved_rate for r in results if r.meets(slo_ms)), default=0.0)
 
 
 def machine() -> dict[str, Any]:

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from nser_loadtest.bench_serving import machine
+from nser_loadtest.bench_serving import machine, max_throughput
 from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
 from nser_loadtest.plots import plot_cdf, plot_latency_vs_load
 from nser_loadtest.report import markdown
@@ -72,15 +72,6 @@ def step(
     if before is None or after is None:
         return result
     return replace(result, server_cpu_cores=(after - before) / result.duration_s)
-
-
-def passes(result: LoadResult, slo_ms: float) -> bool:
-    return (
-        not result.errors
-        and result.ok > 0
-        and result.latency_ms["p99"] <= slo_ms
-        and result.achieved_rate >= 0.95 * result.offered_rate
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,10 +180,7 @@ def measure(
         "seconds_per_step": seconds,
         "slo_ms": args.slo_ms,
         "grids": {m: [r.to_dict() for r in rs] for m, rs in grids.items()},
-        "max_rate_at_slo": {
-            m: max((r.achieved_rate for r in rs if passes(r, args.slo_ms)), default=0.0)
-            for m, rs in grids.items()
-        },
+        "max_rate_at_slo": {m: max_throughput(rs, args.slo_ms) for m, rs in grids.items()},
         "capacity": {m: r.to_dict() for m, r in capacity.items()},
         "cdf_rate": cdf_rate,
         "at_cdf_rate": {m: r.to_dict() for m, r in cdf.items()},

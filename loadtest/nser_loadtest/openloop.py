@@ -51,6 +51,15 @@ class LoadResult:
     def p(self, percentile: str) -> float:
         return self.latency_ms[percentile]
 
+    def meets(self, slo_ms: float) -> bool:
+        """Sustained: no errors, p99 within `slo_ms`, and at least 95 % of the offered rate."""
+        return (
+            not self.errors
+            and self.ok > 0
+            and self.p("p99") <= slo_ms
+            and self.achieved_rate >= 0.95 * self.offered_rate
+        )
+
 
 def latency_summary(latencies_s: Sequence[float]) -> dict[str, float]:
     if not latencies_s:

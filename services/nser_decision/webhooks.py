@@ -13,22 +13,20 @@ leaves it pending for another replica to take over.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import WatchError
 
 from nser_decision import signing
 from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import FEED, OUTBOX, alert_key
-from nser_shared.consumer import stream_was_deleted
+from nser_shared.consumer import ensure_group, run_reconnecting
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +49,10 @@ class WebhookWorker:
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 0.1
-        while not stop.is_set():
-            try:
-                with contextlib.suppress(ResponseError):  # BUSYGROUP: it exists
-                    await self.redis.xgroup_create(OUTBOX, GROUP, "0", mkstream=True)
-                while not stop.is_set():
-                    await self.poll_once()
-                backoff = 0.1
-            except (RedisConnectionError, OSError, TimeoutError) as exc:
-                log.warning("outbox unreachable (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except ResponseError as exc:
-                if not stream_was_deleted(exc):
-                    raise
-                log.warning("the outbox was deleted (%s); recreating its group", exc)
+        async def setup() -> None:
+            await ensure_group(self.redis, OUTBOX, GROUP)
+
+        await run_reconnecting(stop, setup, self.poll_once, OUTBOX)
         await self.close()
 
     async def poll_once(self) -> None:

@@ -53,6 +53,40 @@ def stream_was_deleted(exc: ResponseError) -> bool:
     return str(exc).startswith(("NOGROUP", "UNBLOCKED"))
 
 
+async def ensure_group(redis: aioredis.Redis, stream: str, group: str) -> None:
+    """Create `group` on `stream` (reading it from its start) unless it exists."""
+    try:
+        await redis.xgroup_create(stream, group, "0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+async def run_reconnecting(
+    stop: asyncio.Event,
+    setup: Callable[[], Awaitable[None]],
+    poll: Callable[[], Awaitable[Any]],
+    what: str,
+) -> None:
+    """`setup`, then `poll` until `stop`; Redis outages are waited out with capped backoff and
+    a deleted stream is set up again, never fatal."""
+    backoff = 0.1
+    while not stop.is_set():
+        try:
+            await setup()
+            while not stop.is_set():
+                await poll()
+            backoff = 0.1
+        except (RedisConnectionError, OSError, TimeoutError) as exc:
+            log.warning("%s unreachable (%s); retrying in %.1f s", what, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+        except ResponseError as exc:
+            if not stream_was_deleted(exc):
+                raise
+            log.warning("%s was deleted (%s); recreating its group", what, exc)
+
+
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
@@ -105,31 +139,11 @@ class StreamConsumer:
 
     async def ensure_group(self) -> None:
         """Create the group (reading the stream from its start) unless it exists."""
-        try:
-            await self.redis.xgroup_create(
-                self.config.stream, self.config.group, "0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await ensure_group(self.redis, self.config.stream, self.config.group)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; Redis outages are waited out, never fatal."""
-        backoff = 0.1
-        while not stop.is_set():
-            try:
-                await self.ensure_group()
-                while not stop.is_set():
-                    await self.poll_once()
-                backoff = 0.1
-            except (RedisConnectionError, OSError, TimeoutError) as exc:
-                log.warning("results stream unreachable (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except ResponseError as exc:
-                if not stream_was_deleted(exc):
-                    raise
-                log.warning("%s was deleted (%s); recreating the group", self.config.stream, exc)
+        await run_reconnecting(stop, self.ensure_group, self.poll_once, self.config.stream)
         await self.close()
 
     async def poll_once(self) -> int:
