@@ -9,7 +9,8 @@ Each file is the dependency closure of a few root packages, read from the metada
 packages installed from requirements.lock (extras off, markers for this interpreter), pinned to
 the lock's versions:
 
-- api.txt: the decision and analytics services. No torch: neither imports it.
+- api.txt: the decision and analytics services and the credentials job. No torch: none
+  imports it.
 - ml.txt: the MEC and the sensing clients. torch, torchaudio and torchvision come from PyTorch's
   CPU wheel index (docker/Dockerfile), whose wheels need none of the CUDA packages the lock's
   default (CUDA) torch pulls in, so those are left out.
@@ -29,15 +30,17 @@ LOCK = REPO / "requirements.lock"
 OUT = REPO / "docker" / "requirements"
 
 ROOTS: dict[str, tuple[str, ...]] = {
-    "api": ("fastapi", "uvicorn", "pydantic", "redis", "httpx", "prometheus-client"),
+    "api": (
+        "fastapi", "uvicorn", "pydantic", "redis", "httpx", "prometheus-client", "cryptography",
+    ),
     "ml": (
         "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",
         "onnx", "onnxruntime", "grpcio", "grpcio-health-checking", "grpcio-reflection",
-        "protobuf", "redis", "httpx", "prometheus-client",
+        "protobuf", "redis", "httpx", "prometheus-client", "cryptography",
     ),
 }  # fmt: skip
 PURPOSE = {
-    "api": "the decision and analytics images (no torch)",
+    "api": "the decision, analytics and credentials images (no torch)",
     "ml": "the MEC and sensing images (torch: CPU wheels, so no CUDA packages)",
 }
 # Dependencies of the CUDA builds of torch only; the CPU wheels do not require them.

@@ -21,12 +21,15 @@ TARGETS = {
     "nwdaf": ["nwdaf:8082"],
 }
 INTERVAL_S = 5.0
+# Every target serves HTTPS with the dev CA's certificate (the credentials volume, mounted
+# read-only into the Prometheus container).
+CA_FILE = "/credentials/ca.pem"
 
 
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else OUT
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(scrape_config(TARGETS, interval_s=INTERVAL_S))
+    out.write_text(scrape_config(TARGETS, interval_s=INTERVAL_S, ca_file=CA_FILE))
     return 0
 
 

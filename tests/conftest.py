@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.pki import make_pki
 from support.processes import RedisChild, free_port
+
+from nser_shared.tls import PkiLayout
 
 
 @pytest.fixture
@@ -17,3 +20,16 @@ def redis_server(tmp_path: Path) -> Iterator[RedisChild]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_pki(tmp_path_factory: pytest.TempPathFactory) -> PkiLayout:
+    """The session's development PKI (CA, services' and devices' certificates, Redis password,
+    API tokens), made once: EC P-256 keys take milliseconds."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def foreign_pki(tmp_path_factory: pytest.TempPathFactory) -> PkiLayout:
+    """Another CA with the same names: its certificates must be refused by `dev_pki`'s servers."""
+    return make_pki(tmp_path_factory.mktemp("foreign-pki"))

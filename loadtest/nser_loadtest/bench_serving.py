@@ -172,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             Path(tmp) / "mec.log",
             ["--models", ",".join(models), "--backend", serve_backend.value,
              "--threads", str(args.threads)],
+            pki=None,  # plaintext (--insecure): this measures model serving, not TLS
         )  # fmt: skip
         try:
             redis_child.start()

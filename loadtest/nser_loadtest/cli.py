@@ -115,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
             report = measure(args, models, args.target, ServerCpu(None), seconds, tmp)
         else:
             redis_child = RedisChild(free_port(), Path(tmp))
-            mec = MecChild(redis_child.url, Path(tmp) / "mec.log", ["--models", ",".join(models)])
+            # Plaintext (--insecure) on purpose: this measures model serving, not TLS.
+            mec = MecChild(
+                redis_child.url, Path(tmp) / "mec.log", ["--models", ",".join(models)], pki=None
+            )
             try:
                 redis_child.start()
                 mec.start()
@@ -213,7 +216,7 @@ def _batching(
     for max_batch, delay_us in BATCH_SETTINGS:
         mec = MecChild(redis_url, Path(tmp) / f"mec-b{max_batch}-d{delay_us}.log",
                        ["--max-batch-size", str(max_batch),
-                        "--max-queue-delay-us", str(delay_us)])  # fmt: skip
+                        "--max-queue-delay-us", str(delay_us)], pki=None)  # fmt: skip
         try:
             mec.start()
             assert mec.process is not None

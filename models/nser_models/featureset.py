@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from nser_models.data.clips import ClipRecord
+from nser_models.data.mixtures import MixConfig, scene_mixtures
 from nser_shared.audio import read_audio
 from nser_shared.features import FeatureConfig, MelFrontEnd
 
@@ -69,6 +70,46 @@ def build_feature_set(
         records=records,
         features=compute_features(records, config, cache_dir),
         labels=torch.tensor([label for _, label in labelled], dtype=torch.long),
+    )
+
+
+def with_scene_mixtures(
+    clean: FeatureSet,
+    labelled: Sequence[tuple[ClipRecord, int]],
+    distractor_pool: Sequence[ClipRecord],
+    config: FeatureConfig,
+    mix: MixConfig,
+    split_index: int,
+    cache_dir: Path | None = DEFAULT_CACHE_DIR,
+) -> FeatureSet:
+    """`clean` followed by the scene-like windows of its clips (data/mixtures.py), cached."""
+    key = _cache_key([*(r for r, _ in labelled), *distractor_pool], config)
+    digest = hashlib.sha256(f"{key}|{sorted(mix.to_dict().items())}|{split_index}".encode())
+    cache_file = (
+        cache_dir / f"{config.id}-mix-{digest.hexdigest()[:16]}.pt"
+        if cache_dir is not None
+        else None
+    )
+    if cache_file is not None and cache_file.is_file():
+        features: Tensor = torch.load(cache_file, weights_only=True)
+    else:
+        mixtures = scene_mixtures(labelled, distractor_pool, config, mix, split_index)
+        front_end = MelFrontEnd(config)
+        features = torch.empty(len(mixtures), *config.shape)
+        with torch.inference_mode():
+            for i, (_, _, audio) in enumerate(mixtures):
+                features[i] = front_end(torch.from_numpy(audio), config.sample_rate)
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(features, cache_file)
+            log.info("cached features of %d scene mixtures in %s", len(mixtures), cache_file)
+    repeats = mix.per_clip
+    return FeatureSet(
+        records=clean.records + [r for _ in range(repeats) for r, _ in labelled],
+        features=torch.cat([clean.features, features]),
+        labels=torch.cat(
+            [clean.labels, torch.tensor([label for _ in range(repeats) for _, label in labelled])]
+        ),
     )
 
 

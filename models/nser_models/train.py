@@ -31,8 +31,10 @@ from nser_models.checkpoint import (
     checkpoint_filename,
     load_checkpoint,
     save_checkpoint,
+    sha256_file,
     write_manifest,
 )
+from nser_models.data.mixtures import MixConfig
 from nser_models.data.sources import load_source
 from nser_models.distillation import distillation_loss
 from nser_models.featureset import FeatureSet
@@ -60,6 +62,7 @@ class TrainConfig:
     temperature: float = 4.0
     teacher_logits: str = "cached"  # "cached": once, on clean features; "online": per batch
     augment: bool = True
+    scene_mix: int = 1  # scene-like windows per training clip (data/mixtures.py); 0: clips only
     seed: int = 0
     split_seed: int = 0
 
@@ -180,10 +183,30 @@ def train_model(
     out_dir: Path,
     teacher: Classifier | None = None,
     source: str = "",
+    init_dir: Path | None = None,
 ) -> Path:
-    """Train one model, evaluate it on the held-out speakers, save its checkpoint."""
+    """Train one model, evaluate it on the held-out speakers, save its checkpoint.
+
+    With `init_dir`, training starts from that folder's checkpoint of the same task and model
+    (fine-tuning) instead of fresh weights; the checkpoint records which file it started from.
+    """
     torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
     model = build_model(model_name, ModelArgs(n_classes=len(TASK_CLASSES[data.task])))
+    init: dict[str, Any] | None = None
+    if init_dir is not None:
+        init_path = init_dir / checkpoint_filename(data.task, model_name)
+        start = load_checkpoint(init_path, features)
+        if start.model_name != model_name or start.task is not data.task:
+            raise NserError(
+                f"{init_path} holds {start.task.value}/{start.model_name}, "
+                f"not {data.task.value}/{model_name}"
+            )
+        model.load_state_dict(start.state_dict)
+        init = {
+            "file": str(init_path),
+            "sha256": sha256_file(init_path),
+            "train_config": start.train_config,
+        }
     result = fit(model, data, config, teacher, desc=f"{data.task.value}/{model_name}")
     model.load_state_dict(result.state_dict)
     test = classification_metrics(
@@ -208,6 +231,7 @@ def train_model(
         **asdict(config),
         "loss": "distillation" if teacher is not None else "cross_entropy",
         "source": source,
+        "init": init,
         "speakers": data.speakers,
     }
     path = out_dir / checkpoint_filename(data.task, model_name)
@@ -236,9 +260,11 @@ def train_task(
     features: FeatureConfig,
     config: TrainConfig,
     teacher_path: Path | None = None,
+    init_dir: Path | None = None,
 ) -> list[Path]:
     records = load_source(source)
-    data = prepare_task_data(records, task, features, split_seed=config.split_seed)
+    mix = MixConfig(per_clip=config.scene_mix, seed=config.seed) if config.scene_mix else None
+    data = prepare_task_data(records, task, features, split_seed=config.split_seed, mix=mix)
     log.info(
         "task %s: %d train / %d val / %d test clips; test speakers %s",
         task.value,
@@ -261,7 +287,7 @@ def train_task(
             teacher = load_checkpoint(teacher_file, features).build()
             for p in teacher.parameters():
                 p.requires_grad_(False)
-        paths.append(train_model(name, data, features, config, out_dir, teacher, source))
+        paths.append(train_model(name, data, features, config, out_dir, teacher, source, init_dir))
     return paths
 
 
@@ -281,6 +307,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="folder for the checkpoints")
     parser.add_argument("--teacher", type=Path, help="teacher checkpoint for the student")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="fine-tune: start each model from this folder's checkpoint of it (e.g. "
+        "models/checkpoints) instead of fresh weights",
+    )
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
@@ -289,6 +321,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=d.temperature)
     parser.add_argument("--teacher-logits", choices=["cached", "online"], default=d.teacher_logits)
     parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument(
+        "--scene-mix",
+        type=int,
+        default=d.scene_mix,
+        help="scene-like windows (clip in background noise, cut by the window) per training "
+        "and validation clip; 0 trains on the clips alone",
+    )
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--split-seed", type=int, default=d.split_seed)
     parser.add_argument("--denoise", action="store_true", help="noise mitigation in the front end")
@@ -298,12 +337,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.quick:
-        return replace(QUICK, seed=args.seed, split_seed=args.split_seed)
+        return replace(
+            QUICK, seed=args.seed, split_seed=args.split_seed, scene_mix=max(0, args.scene_mix)
+        )
     problems = [
         f"--{name} must be positive"
         for name in ("epochs", "batch_size", "lr", "patience", "temperature")
         if getattr(args, name) <= 0
     ]
+    if args.scene_mix < 0:
+        problems.append("--scene-mix must be >= 0")
     if not 0.0 <= args.alpha <= 1.0:
         problems.append("--alpha must be in [0, 1]")
     if problems:
@@ -317,6 +360,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         temperature=args.temperature,
         teacher_logits=args.teacher_logits,
         augment=not args.no_augment,
+        scene_mix=args.scene_mix,
         seed=args.seed,
         split_seed=args.split_seed,
     )
@@ -330,10 +374,12 @@ def run(args: argparse.Namespace) -> int:
         raise NserError(f"unknown models {unknown}; registered: {', '.join(MODEL_REGISTRY)}")
     if args.threads < 1:
         raise NserError("--threads must be at least 1")
+    if args.init is not None and not args.init.is_dir():
+        raise NserError(f"--init folder not found: {args.init}")
     torch.set_num_threads(args.threads)
     features = DEFAULT_FEATURE_CONFIG.with_denoise(args.denoise)
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
     for task in tasks:
-        train_task(task, args.data, models, args.out, features, config, args.teacher)
+        train_task(task, args.data, models, args.out, features, config, args.teacher, args.init)
     write_manifest(args.out)
     return 0

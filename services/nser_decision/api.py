@@ -12,10 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
+from nser_decision.feed import FeedFullError
 from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertNotFoundError, BadQueryError, IllegalTransitionError
+from nser_shared import http_auth
+from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes
 
 log = logging.getLogger(__name__)
@@ -25,10 +28,18 @@ ERROR_STATUS: dict[type[Exception], int] = {
     AlertNotFoundError: 404,
     IllegalTransitionError: 409,
     RedisError: 503,
+    FeedFullError: 503,
 }
 
 
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
 def create_app(settings: DecisionSettings) -> FastAPI:
+    """The app; ConfigurationError (before anything runs) without usable API tokens."""
+    tokens = http_auth.access_table(settings.tokens_file, settings.insecure, "decision")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = Runtime(settings)
@@ -51,10 +62,22 @@ def create_app(settings: DecisionSettings) -> FastAPI:
     for error, status in ERROR_STATUS.items():
 
         async def handle(request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            detail = str(exc) if status != 503 else f"Redis unavailable: {exc}"
-            return JSONResponse({"detail": detail}, status_code=status)
+            detail = f"Redis unavailable: {exc}" if isinstance(exc, RedisError) else str(exc)
+            return _error(status, detail)
 
         app.add_exception_handler(error, handle)
+
+    async def denied(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, http_auth.AccessDeniedError)
+        return _error(exc.status, exc.detail, exc.headers)
+
+    app.add_exception_handler(http_auth.AccessDeniedError, denied)
+    http_auth.install(app, tokens)
+    app.add_middleware(
+        RequestSizeLimit,
+        max_body_bytes=settings.max_body_bytes,
+        reject=_error,
+    )
 
     add_operational_routes(app, "the consumer and the webhook worker")
 

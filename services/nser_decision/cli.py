@@ -1,6 +1,6 @@
 """`nser decision` (and `python -m nser_decision`): the decision service, until SIGTERM/SIGINT.
 
-nser decision                        # REST on :8081, reading nser:results from REDIS_URL
+nser decision --tls-cert creds/server.pem --tls-key creds/server.key   # HTTPS on :8081
 NSER_DECISION_WEBHOOKS='{"police": "http://127.0.0.1:9000/police"}' nser decision
 """
 
@@ -12,6 +12,7 @@ import uvicorn
 
 from nser_decision import settings
 from nser_decision.api import create_app
+from nser_shared.tls import server_tls
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,11 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = settings.resolve(args)
+    tls = server_tls("nser_decision", config, settings.SETTINGS, plaintext="HTTP is plaintext")
     uvicorn.run(
         create_app(config),
         host=config.host,
         port=config.port,
         log_level="info",
         timeout_graceful_shutdown=10,
+        ssl_certfile=None if tls is None else str(tls.cert_path),
+        ssl_keyfile=None if tls is None else str(tls.key_path),
     )
     return 0

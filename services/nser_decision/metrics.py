@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
 from nser_shared.results import STAGES
 
@@ -14,6 +15,9 @@ STAGE_NAMES = (
     *(f"{a.removesuffix('_at')}_to_{b.removesuffix('_at')}" for a, b in itertools.pairwise(STAGES)),
     "published_to_decided",
 )
+
+
+CONSUMER_GROUP = "decision"  # the decision service's group on the results stream
 
 
 class DecisionMetrics:
@@ -48,5 +52,20 @@ class DecisionMetrics:
             "nser_decision_webhook_deliveries_total",
             "Webhook attempts by responder and outcome (delivered, retry, failed)",
             ["responder", "outcome"],
+            registry=r,
+        )
+        self.backlog = BacklogGauges("nser_decision", r)
+        self.feed_clients = Gauge(
+            "nser_decision_feed_clients", "Live feed (SSE) clients connected", registry=r
+        )
+        self.feed_refused = Counter(
+            "nser_decision_feed_refused_total",
+            "Live feed clients refused (503) because the most allowed were connected",
+            registry=r,
+        )
+        self.feed_cut = Counter(
+            "nser_decision_feed_cut_total",
+            "Live feed clients cut: lagging (their queue was full) or stalled (took no data)",
+            ["reason"],
             registry=r,
         )

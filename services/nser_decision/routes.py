@@ -1,30 +1,48 @@
-"""`/v1/alerts`: the alert history, one alert, acknowledge / resolve, and the live feed (SSE)."""
+"""`/v1/alerts`: the alert history, one alert, acknowledge / resolve, and the live feed (SSE).
+Reading needs the reader role, changing an alert the operator role (nser_shared.http_auth)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from nser_decision.alerts import Alert, AlertPage, AlertStatus
-from nser_decision.runtime import Runtime, RuntimeDep
-from nser_decision.store import FEED, AlertFilter
+from nser_decision.feed import FeedResponse, events
+from nser_decision.runtime import RuntimeDep
+from nser_decision.store import AlertFilter
+from nser_shared import http_auth
+from nser_shared.auth import Role
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
-KEEPALIVE_S = 15.0
+ERROR = {"model": ErrorBody}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "malformed filter, time range or cursor"},
     404: {"description": "no such alert"},
     409: {"description": "the alert's status does not allow this change"},
     503: {"description": "Redis unavailable"},
 }
+READ_ERRORS = {**ERRORS, **http_auth.responses(Role.READER, ERROR)}
+OPERATE_ERRORS = {**ERRORS, **http_auth.responses(Role.OPERATOR, ERROR)}
 AlertId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+Reader = http_auth.require(Role.READER)
+Operator = http_auth.require(Role.OPERATOR)
 
 
-@router.get("", response_model=AlertPage, responses=ERRORS, summary="List alerts, newest first")
+@router.get(
+    "",
+    response_model=AlertPage,
+    responses=READ_ERRORS,
+    dependencies=[Reader],
+    summary="List alerts, newest first",
+)
 async def list_alerts(
     rt: RuntimeDep,
     device_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -40,35 +58,30 @@ async def list_alerts(
     return await rt.store.page(where, cursor, limit)
 
 
-async def _feed(request: Request, rt: Runtime) -> AsyncIterator[str]:
-    pubsub = rt.redis.pubsub()
-    await pubsub.subscribe(FEED)
-    try:
-        yield ": connected\n\n"
-        while not await request.is_disconnected():
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEPALIVE_S)
-            if message is None:
-                yield ": keep-alive\n\n"
-                continue
-            data = message["data"]
-            yield f"event: alert\ndata: {data.decode() if isinstance(data, bytes) else data}\n\n"
-            await asyncio.sleep(0)
-    finally:
-        await pubsub.unsubscribe(FEED)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-
 @router.get(
     "/feed",
     summary="Live feed of alert changes (Server-Sent Events, `event: alert`, data: the alert)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    dependencies=[Reader],
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **http_auth.responses(Role.READER, ERROR),
+        503: {**ERROR, "description": "as many feed clients as allowed are connected"},
+    },
 )
-async def feed(request: Request, rt: RuntimeDep) -> StreamingResponse:
-    return StreamingResponse(_feed(request, rt), media_type="text/event-stream")
+async def feed(rt: RuntimeDep) -> FeedResponse:
+    release = rt.feed_clients.admit()
+    queue_size = rt.settings.feed_queue_events
+    return FeedResponse(events(rt.redis, queue_size, rt.metrics), release, rt.metrics)
 
 
-@router.get("/{alert_id}", response_model=Alert, responses=ERRORS, summary="One alert")
+@router.get(
+    "/{alert_id}",
+    response_model=Alert,
+    responses=READ_ERRORS,
+    dependencies=[Reader],
+    summary="One alert",
+)
 async def get_alert(alert_id: AlertId, rt: RuntimeDep) -> Alert:
     return await rt.store.get(alert_id)
 
@@ -76,8 +89,9 @@ async def get_alert(alert_id: AlertId, rt: RuntimeDep) -> Alert:
 @router.post(
     "/{alert_id}/acknowledge",
     response_model=Alert,
-    responses=ERRORS,
-    summary="open -> acknowledged",
+    responses=OPERATE_ERRORS,
+    dependencies=[Operator],
+    summary="open -> acknowledged (operator)",
 )
 async def acknowledge(alert_id: AlertId, rt: RuntimeDep) -> Alert:
     return await rt.store.transition(alert_id, AlertStatus.ACKNOWLEDGED)
@@ -86,8 +100,9 @@ async def acknowledge(alert_id: AlertId, rt: RuntimeDep) -> Alert:
 @router.post(
     "/{alert_id}/resolve",
     response_model=Alert,
-    responses=ERRORS,
-    summary="open or acknowledged -> resolved",
+    responses=OPERATE_ERRORS,
+    dependencies=[Operator],
+    summary="open or acknowledged -> resolved (operator)",
 )
 async def resolve(alert_id: AlertId, rt: RuntimeDep) -> Alert:
     return await rt.store.transition(alert_id, AlertStatus.RESOLVED)

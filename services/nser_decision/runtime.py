@@ -9,8 +9,9 @@ from typing import Annotated
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 
+from nser_decision.feed import FeedClients
 from nser_decision.handler import DecisionHandler
-from nser_decision.metrics import DecisionMetrics
+from nser_decision.metrics import CONSUMER_GROUP, DecisionMetrics
 from nser_decision.policy import Policy
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertStore
@@ -39,11 +40,14 @@ class Runtime:
         self.consumer = StreamConsumer(
             settings.redis_url,
             ConsumerConfig(
-                group="decision", consumer=settings.consumer, claim_idle_ms=settings.claim_idle_ms
+                group=CONSUMER_GROUP,
+                consumer=settings.consumer,
+                claim_idle_ms=settings.claim_idle_ms,
             ),
             DecisionHandler(self.policy, dict(settings.webhooks), self.metrics),
         )
         self.webhooks = WebhookWorker(settings, self.metrics)
+        self.feed_clients = FeedClients(settings.max_feed_clients, self.metrics)
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -61,6 +65,10 @@ class Runtime:
 
     def running(self) -> bool:
         return bool(self.tasks) and not any(t.done() for t in self.tasks)
+
+    async def refresh_metrics(self) -> None:
+        """Before a scrape: the stream's length, and each group's lag and pending results."""
+        await self.metrics.backlog.refresh(self.redis)
 
     async def close(self) -> None:
         self.stop.set()

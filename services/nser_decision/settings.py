@@ -11,7 +11,8 @@ from typing import Any
 from nser_shared import settings
 from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
-from nser_shared.settings import Setting, parse_json_object
+from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
+from nser_shared.settings import Setting, parse_bool, parse_json_object
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
@@ -38,6 +39,13 @@ class DecisionSettings:
     webhook_backoff_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
     webhook_secret: str = field(default="", repr=False)  # never printed with the settings
+    insecure: bool = False
+    tls_cert: str = ""  # HTTPS (nser_shared.tls); without it, only with insecure
+    tls_key: str = ""
+    tokens_file: str = ""  # api-tokens.json; empty: no auth (only with insecure)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_feed_clients: int = 64
+    feed_queue_events: int = 256
 
     def __post_init__(self) -> None:
         problems = []
@@ -52,6 +60,9 @@ class DecisionSettings:
             "confirm_windows",
             "webhook_attempts",
             "claim_idle_ms",
+            "max_body_bytes",
+            "max_feed_clients",
+            "feed_queue_events",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
@@ -102,6 +113,23 @@ SETTINGS: dict[str, Setting] = {
     ),
     "webhook_secret": Setting(
         "NSER_DECISION_WEBHOOK_SECRET", str, "HMAC key signing webhook bodies (empty: unsigned)"
+    ),
+    "insecure": Setting(
+        "NSER_DECISION_INSECURE", parse_bool, "plaintext and, without a tokens file, no API auth"
+    ),
+    "tls_cert": Setting("NSER_DECISION_TLS_CERT", str, "server certificate (PEM) for HTTPS"),
+    "tls_key": Setting("NSER_DECISION_TLS_KEY", str, "private key (PEM) of the certificate"),
+    "tokens_file": Setting(
+        "NSER_DECISION_TOKENS_FILE", str, "api-tokens.json of the API tokens (nser credentials)"
+    ),
+    "max_body_bytes": Setting(
+        "NSER_DECISION_MAX_BODY_BYTES", int, "largest request body accepted (else 413)"
+    ),
+    "max_feed_clients": Setting(
+        "NSER_DECISION_MAX_FEED_CLIENTS", int, "live feed (SSE) clients at once (else 503)"
+    ),
+    "feed_queue_events": Setting(
+        "NSER_DECISION_FEED_QUEUE_EVENTS", int, "events queued per feed client before it is cut"
     ),
 }
 

@@ -70,6 +70,13 @@ class MecMetrics:
             "Results dropped because the publish buffer was full while Redis was unreachable",
             registry=r,
         )
+        self.identity_refused = Counter(
+            "nser_mec_identity_refused_total",
+            "Windows refused (PERMISSION_DENIED) because their device id is not the device the "
+            "sender's client certificate names, by reason",
+            ["reason"],
+            registry=r,
+        )
         self.publish_buffered = Gauge(
             "nser_mec_publish_buffered",
             "Results waiting to be appended to the results stream",

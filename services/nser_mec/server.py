@@ -21,27 +21,35 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from nser.v1 import mec_inference_pb2 as pb
-from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_mec.batcher import BatchingConfig, MicroBatcher
 from nser_mec.engine import InferenceEngine
 from nser_mec.metrics import MecMetrics
 from nser_mec.publisher import ResultPublisher
 from nser_mec.ratelimit import DeviceRateLimiter
-from nser_mec.servicer import MecInferenceServicer, ServingCore
-from nser_mec.settings import MecSettings
+from nser_mec.servicer import SERVICE, MecInferenceServicer, ServingCore, add_to_server
+from nser_mec.settings import SETTINGS, MecSettings
+from nser_shared.tls import server_tls
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MecInference"].full_name  # nser.v1.MecInference
+SERVICE_NAME = SERVICE  # nser.v1.MecInference, for health and reflection
 
 
 class MecServer:
     def __init__(self, settings: MecSettings) -> None:
         self.settings = settings
+        # Refuses to go on without TLS files unless settings.insecure (then warns once).
+        self.tls = server_tls(
+            "nser_mec",
+            settings,
+            SETTINGS,
+            plaintext="gRPC and /metrics are plaintext and devices are not authenticated",
+        )
         self.metrics = MecMetrics()
         self.servicer = MecInferenceServicer(
-            self.metrics, DeviceRateLimiter(settings.device_rate, settings.device_burst)
+            self.metrics,
+            DeviceRateLimiter(settings.device_rate, settings.device_burst),
+            authenticate=self.tls is not None,
         )
         self.health = health.aio.HealthServicer()
         self.grpc_server: grpc.aio.Server | None = None
@@ -56,8 +64,13 @@ class MecServer:
     async def start(self) -> None:
         """Open the ports, load the models, start serving. Returns once SERVING."""
         s = self.settings
+        tls = self.tls
         self.metrics_server, _ = start_http_server(
-            s.metrics_port, addr=s.host, registry=self.metrics.registry
+            s.metrics_port,
+            addr=s.host,
+            registry=self.metrics.registry,
+            certfile=None if tls is None else str(tls.cert_path),  # HTTPS, no client certificate
+            keyfile=None if tls is None else str(tls.key_path),
         )
         self.metrics_port = self.metrics_server.server_port
         server = grpc.aio.server(
@@ -66,17 +79,28 @@ class MecServer:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        pb_grpc.add_MecInferenceServicer_to_server(self.servicer, server)
+        add_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(f"{s.host}:{s.port}")
+        address = f"{s.host}:{s.port}"
+        if tls is None:
+            self.port = server.add_insecure_port(address)
+        else:  # mutual TLS: every caller presents a certificate signed by the client CA
+            credentials = grpc.ssl_server_credentials(
+                [(tls.key, tls.cert)], root_certificates=tls.client_ca, require_client_auth=True
+            )
+            self.port = server.add_secure_port(address, credentials)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await server.start()
         self.grpc_server = server
         log.info(
-            "gRPC on %s:%d, metrics on :%d; loading models", s.host, self.port, self.metrics_port
+            "gRPC%s on %s:%d, metrics on :%d; loading models",
+            " (mutual TLS)" if tls else " (plaintext)",
+            s.host,
+            self.port,
+            self.metrics_port,
         )
 
         engine = await asyncio.to_thread(

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
@@ -30,7 +30,8 @@ from nser_shared.errors import (
     UnknownModelError,
 )
 from nser_shared.labels import TASK_CLASSES, Task
-from nser_shared.results import ResultRecord, TaskOutcome
+from nser_shared.results import ResultRecord, TaskOutcome, result_id_for
+from nser_shared.tls import DEVICE_URI_PREFIX, device_identity
 from nser_shared.windows import decode_window, timestamp
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,17 @@ class NotReadyError(NserError):
     """The server is still loading its models, or shutting down."""
 
 
+class IdentityMismatchError(NserError):
+    """A window whose device id is not the device its sender's client certificate names."""
+
+
 STATUS_BY_ERROR: dict[type[NserError], grpc.StatusCode] = {
     InvalidFeatureWindowError: grpc.StatusCode.INVALID_ARGUMENT,
     UnknownModelError: grpc.StatusCode.NOT_FOUND,
     FeatureConfigMismatchError: grpc.StatusCode.FAILED_PRECONDITION,
     QueueFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotReadyError: grpc.StatusCode.UNAVAILABLE,
+    IdentityMismatchError: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 
@@ -61,6 +67,44 @@ def retry_metadata(error: NserError) -> tuple[tuple[str, str], ...]:
     if isinstance(error, DeviceRateLimitedError):
         return (("retry-after-ms", str(max(1, round(error.retry_after_s * 1e3)))),)
     return ()
+
+
+SERVICE = pb.DESCRIPTOR.services_by_name["MecInference"].full_name  # nser.v1.MecInference
+
+
+@dataclass(frozen=True)
+class UnparsableWindow:
+    """Bytes that do not parse as a FeatureWindow. grpcio answers UNKNOWN (and logs a traceback)
+    when a deserializer raises, so `parse_window` returns this instead and the servicer answers
+    INVALID_ARGUMENT like any other malformed window."""
+
+    reason: str
+    sequence: int = 0  # unknown: the message never parsed
+
+
+def parse_window(data: bytes) -> pb.FeatureWindow | UnparsableWindow:
+    try:
+        window: pb.FeatureWindow = pb.FeatureWindow.FromString(data)
+    except DecodeError as exc:
+        return UnparsableWindow(str(exc) or "malformed protobuf")
+    return window
+
+
+def add_to_server(servicer: MecInferenceServicer, server: grpc.aio.Server) -> None:
+    """Register `servicer` as the generated add_MecInferenceServicer_to_server does, with
+    `parse_window` as the request deserializer."""
+    serialize = pb.Classification.SerializeToString
+    handlers = {
+        "Classify": grpc.unary_unary_rpc_method_handler(
+            servicer.Classify, request_deserializer=parse_window, response_serializer=serialize
+        ),
+        "ClassifyStream": grpc.stream_stream_rpc_method_handler(
+            servicer.ClassifyStream,
+            request_deserializer=parse_window,
+            response_serializer=serialize,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
 
 
 @dataclass(frozen=True)
@@ -102,10 +146,37 @@ def to_message(record: ResultRecord) -> pb.Classification:
 
 
 class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
-    def __init__(self, metrics: MecMetrics, limiter: DeviceRateLimiter) -> None:
+    """With `authenticate` (mutual TLS), a window is served only if its device id is the one
+    its sender's client certificate names (nser_shared.tls.device_identity)."""
+
+    def __init__(
+        self, metrics: MecMetrics, limiter: DeviceRateLimiter, authenticate: bool = False
+    ) -> None:
         self.metrics = metrics
         self.limiter = limiter
+        self.authenticate = authenticate
         self.core: ServingCore | None = None  # set once the models are loaded
+
+    def _peer_device(self, context: grpc.aio.ServicerContext) -> str | None:
+        return device_identity(context.auth_context()) if self.authenticate else None
+
+    def _check_identity(self, window: pb.FeatureWindow, peer_device: str | None) -> None:
+        if not self.authenticate:
+            return
+        claimed = window.device_id[:40]
+        if peer_device is None:
+            self.metrics.identity_refused.labels("no_device_certificate").inc()
+            raise IdentityMismatchError(
+                f"window for device {claimed!r} refused: the client certificate names no device "
+                f"(a SAN URI {DEVICE_URI_PREFIX}<device id>)"
+            )
+        if window.device_id != peer_device:
+            self.metrics.identity_refused.labels("device_id_mismatch").inc()
+            log.warning("refused a window for %r sent with %r's certificate", claimed, peer_device)
+            raise IdentityMismatchError(
+                f"window device_id {claimed!r} does not match the client certificate's device "
+                f"{peer_device!r}"
+            )
 
     def _metric_model(self, requested: str) -> str:
         """The model label for metrics: bounded to served names, so labels cannot explode."""
@@ -115,10 +186,18 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         name = requested or engine.default_model
         return name if name in engine.models else "unknown"
 
-    async def _classify(self, window: pb.FeatureWindow) -> pb.Classification:
+    async def _classify(
+        self, window: pb.FeatureWindow | UnparsableWindow, peer_device: str | None
+    ) -> pb.Classification:
         received_mono, received_at = time.perf_counter(), time.time()
+        if isinstance(window, UnparsableWindow):
+            self.metrics.requests.labels("unknown", grpc.StatusCode.INVALID_ARGUMENT.name).inc()
+            raise InvalidFeatureWindowError(
+                f"the message is not a nser.v1.FeatureWindow: {window.reason}"
+            )
         label = self._metric_model(window.model)
         try:
+            self._check_identity(window, peer_device)
             core = self.core
             if core is None:
                 raise NotReadyError("the MEC inference service is not serving yet; retry")
@@ -130,7 +209,9 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             self.metrics.requests.labels(label, status_for(exc).name).inc()
             raise
         record = ResultRecord(
-            result_id=uuid.uuid4().hex,
+            result_id=result_id_for(
+                decoded.device_id, decoded.sequence, decoded.captured_at, model.name
+            ),
             device_id=decoded.device_id,
             device_kind=decoded.device_kind.value,
             nr_cell_id=decoded.nr_cell_id,
@@ -157,26 +238,27 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         return to_message(record)
 
     async def Classify(  # noqa: N802 (gRPC method name)
-        self, request: pb.FeatureWindow, context: grpc.aio.ServicerContext
+        self, request: pb.FeatureWindow | UnparsableWindow, context: grpc.aio.ServicerContext
     ) -> pb.Classification:
         try:
-            return await self._classify(request)
+            return await self._classify(request, self._peer_device(context))
         except NserError as exc:
             await context.abort(status_for(exc), str(exc), retry_metadata(exc))
             raise  # unreachable: abort raises
 
     async def ClassifyStream(  # noqa: N802 (gRPC method name)
         self,
-        request_iterator: AsyncIterator[pb.FeatureWindow],
+        request_iterator: AsyncIterator[pb.FeatureWindow | UnparsableWindow],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[pb.Classification]:
         """Windows are classified concurrently, so one stream's windows can share a batch."""
         answers: asyncio.Queue[pb.Classification | tuple[int, NserError] | None] = asyncio.Queue()
         pending: set[asyncio.Task[None]] = set()
+        peer_device = self._peer_device(context)  # one connection, one certificate
 
-        async def answer(window: pb.FeatureWindow) -> None:
+        async def answer(window: pb.FeatureWindow | UnparsableWindow) -> None:
             try:
-                answers.put_nowait(await self._classify(window))
+                answers.put_nowait(await self._classify(window, peer_device))
             except NserError as exc:
                 answers.put_nowait((window.sequence, exc))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nser_mec.backends import DEFAULT_BACKEND, BackendName
 from nser_shared import settings
@@ -22,7 +22,7 @@ class MecSettings:
     host: str = "127.0.0.1"
     port: int = 50051
     metrics_port: int = 9101
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
     models: tuple[str, ...] = ("student",)
     backend: BackendName = DEFAULT_BACKEND
     # One intra-op thread: on 2 cores a second one made the student no faster and the tail
@@ -40,6 +40,13 @@ class MecSettings:
     # for fast test clients and load generators, and still stops one device flooding the MEC.
     device_rate: float = 50.0
     device_burst: int = 100
+    # Transport security (nser_shared.tls): TLS on gRPC and /metrics, client certificates signed
+    # by tls_client_ca required of every caller. Without them the service refuses to start,
+    # unless insecure (plaintext, no device authentication; logged as a warning).
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
+    insecure: bool = False
 
     def __post_init__(self) -> None:
         problems = [
@@ -98,6 +105,14 @@ SETTINGS: dict[str, Setting] = {
         "NSER_MEC_DEVICE_RATE", float, "windows/s one device may send (0: no limit)"
     ),
     "device_burst": Setting("NSER_MEC_DEVICE_BURST", int, "windows one device may send at once"),
+    "tls_cert": Setting("NSER_MEC_TLS_CERT", str, "server certificate (PEM) for gRPC and /metrics"),
+    "tls_key": Setting("NSER_MEC_TLS_KEY", str, "private key (PEM) of the server certificate"),
+    "tls_client_ca": Setting(
+        "NSER_MEC_TLS_CLIENT_CA", str, "CA (PEM) that must sign every client's certificate (mTLS)"
+    ),
+    "insecure": Setting(
+        "NSER_MEC_INSECURE", parse_bool, "plaintext, no client certificates (a warning is logged)"
+    ),
 }
 
 

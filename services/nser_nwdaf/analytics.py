@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import redis.asyncio as aioredis
 
@@ -17,6 +17,7 @@ from nser_nwdaf.events import MEC_NF_TYPE, NEGATIVE_SCREAM_SURGE, PAYLOAD_FIELD,
 from nser_nwdaf.keys import ScopeKind
 from nser_nwdaf.schema_analytics import (
     AbnormalBehaviour,
+    ConsumerBacklog,
     DnPerf,
     DnPerfInfo,
     EmotionInfo,
@@ -30,6 +31,7 @@ from nser_nwdaf.schema_analytics import (
 from nser_nwdaf.selection import Plmn, Selection
 from nser_nwdaf.settings import NwdafSettings
 from nser_nwdaf.windows import Totals, Window, read_members, read_series
+from nser_shared.backlog import read_backlogs
 from nser_shared.labels import Valence
 
 APP_ID = "nser"
@@ -115,6 +117,7 @@ class Analytics:
         self, window: Window, now: float, models: frozenset[str] | None = None
     ) -> list[NfLoadLevelInformation]:
         series = await read_series(self.redis, ScopeKind.NF, window, self.bucket)
+        backlog = [ConsumerBacklog(**asdict(b)) for b in await read_backlogs(self.redis)]
         elapsed = window.elapsed(now)
         out = []
         for model, t in sorted(series.totals(window, _ids(models)).items()):
@@ -133,6 +136,7 @@ class Analytics:
                     nser_avg_inference_ms=t.get(c.INFERENCE_US) / n / 1e3,
                     nser_max_inference_ms=t.maxima.get(c.INFERENCE_US, 0) / 1e3,
                     nser_avg_batch_size=t.get(c.BATCH) / n,
+                    nser_results_backlog=backlog,
                 )
             )
         return out

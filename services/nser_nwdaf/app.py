@@ -16,6 +16,8 @@ from nser_nwdaf.routes_analytics import router as analytics_router
 from nser_nwdaf.routes_subscriptions import router as subscriptions_router
 from nser_nwdaf.runtime import Runtime
 from nser_nwdaf.settings import NwdafSettings
+from nser_shared import http_auth
+from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes
 
 
@@ -48,6 +50,8 @@ class RequestMetrics:
 
 
 def create_app(settings: NwdafSettings) -> FastAPI:
+    """The app; ConfigurationError (before anything runs) without usable API tokens."""
+    tokens = http_auth.access_table(settings.tokens_file, settings.insecure, "nwdaf")
     rt = Runtime(settings)
 
     @asynccontextmanager
@@ -71,7 +75,13 @@ def create_app(settings: NwdafSettings) -> FastAPI:
     app.include_router(subscriptions_router)
     problems.install(app)
     openapi.install(app)
-    app.add_middleware(RequestMetrics, metrics=rt.metrics)
+    http_auth.install(app, tokens)
+    app.add_middleware(
+        RequestSizeLimit,
+        max_body_bytes=settings.max_body_bytes,
+        reject=problems.problem,
+    )
+    app.add_middleware(RequestMetrics, metrics=rt.metrics)  # outermost: counts the 413s too
 
     add_operational_routes(app, "the consumer and the notifier")
 

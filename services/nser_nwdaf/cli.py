@@ -1,6 +1,6 @@
 """`nser nwdaf` (and `python -m nser_nwdaf`): run the analytics service until SIGTERM/SIGINT.
 
-nser nwdaf                                  # Nnwdaf APIs, /healthz, /readyz, /metrics on :8082
+nser nwdaf --tls-cert creds/server.pem --tls-key creds/server.key   # Nnwdaf APIs etc. on :8082
 nser nwdaf --port 9000 --short-window-seconds 5 --abnormal-factor 4
 """
 
@@ -16,6 +16,7 @@ import uvicorn
 
 from nser_nwdaf import settings
 from nser_nwdaf.app import create_app
+from nser_shared.tls import server_tls
 
 
 class Server(uvicorn.Server):
@@ -45,7 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     s = settings.resolve(args)
+    tls = server_tls("nser_nwdaf", s, settings.SETTINGS, plaintext="HTTP is plaintext")
     # log_config=None: logging was configured once by the `nser` entry point.
-    config = uvicorn.Config(create_app(s), host=s.host, port=s.port, log_config=None)
+    config = uvicorn.Config(
+        create_app(s),
+        host=s.host,
+        port=s.port,
+        log_config=None,
+        ssl_certfile=None if tls is None else str(tls.cert_path),
+        ssl_keyfile=None if tls is None else str(tls.key_path),
+    )
     asyncio.run(Server(config).serve())
     return 0

@@ -27,3 +27,7 @@ class InvalidSubscriptionError(NwdafError):
 
 class SubscriptionNotFoundError(NwdafError):
     """No subscription has this id (never created, deleted, or ended)."""
+
+
+class SubscriptionLimitError(NwdafError):
+    """As many subscriptions as the service keeps exist already."""

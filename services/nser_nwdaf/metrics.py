@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
 
 # Capture -> published spans the simulated radio link and the MEC: up to a cloud round trip.
@@ -15,6 +16,7 @@ class NwdafMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.backlog = BacklogGauges("nser_nwdaf", r)
         self.results = Counter(
             "nser_nwdaf_results_total",
             "Results of the stream counted into the analytics by this replica",

@@ -39,6 +39,10 @@ def install(app: FastAPI) -> None:
                 responses.pop("422", None)
                 if op.get("parameters") or op.get("requestBody"):
                     responses.setdefault("400", _problem("Bad request: see invalidParams"))
+                if op.get("requestBody"):
+                    responses.setdefault("413", _problem("Request body too large"))
+                if any(p.get("in") == "query" for p in op.get("parameters", [])):
+                    responses.setdefault("414", _problem("Query string too long"))
                 if "{subscriptionId}" in path:
                     responses.setdefault("404", _problem("No such subscription"))
                 responses.setdefault("500", _problem("Internal error"))

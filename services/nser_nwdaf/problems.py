@@ -19,20 +19,29 @@ from nser_nwdaf.errors import (
     InvalidQueryError,
     InvalidSubscriptionError,
     NwdafError,
+    SubscriptionLimitError,
     SubscriptionNotFoundError,
 )
 from nser_nwdaf.schema_common import InvalidParam, ProblemDetails
+from nser_shared.http_auth import AccessDeniedError
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# A ProblemDetails body in an OpenAPI response object (the schema is installed by openapi.py).
+PROBLEM_CONTENT = {
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+}
 
 # error -> (status, cause)
 ERRORS: dict[type[NwdafError], tuple[int, str]] = {
     InvalidQueryError: (400, "INVALID_QUERY_PARAM"),
     InvalidSubscriptionError: (400, "MANDATORY_IE_INCORRECT"),
     SubscriptionNotFoundError: (404, "SUBSCRIPTION_NOT_FOUND"),
+    SubscriptionLimitError: (403, "SUBSCRIPTION_LIMIT_REACHED"),  # this NWDAF's own cause
 }
+# RFC 6750's error codes, as this NWDAF's causes of 401 and 403 for API tokens.
+ACCESS_CAUSES = {401: "INVALID_TOKEN", 403: "INSUFFICIENT_SCOPE"}
 HTTP_CAUSES = {404: "RESOURCE_URI_STRUCTURE_NOT_FOUND"}
 
 
@@ -76,6 +85,10 @@ def install(app: FastAPI) -> None:
         status = exc.status_code
         return problem(status, str(exc.detail), HTTP_CAUSES.get(status), headers=exc.headers)
 
+    async def access_denied(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AccessDeniedError)
+        return problem(exc.status, exc.detail, ACCESS_CAUSES[exc.status], headers=exc.headers)
+
     async def store_error(request: Request, exc: Exception) -> JSONResponse:
         log.warning("Redis unavailable: %s", exc)
         return problem(
@@ -87,6 +100,7 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal error (logged)", "SYSTEM_FAILURE")
 
     app.add_exception_handler(NwdafError, nwdaf_error)
+    app.add_exception_handler(AccessDeniedError, access_denied)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RedisError, store_error)

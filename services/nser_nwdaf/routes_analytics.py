@@ -9,11 +9,15 @@ from fastapi import APIRouter, Query
 
 from nser_nwdaf.events import NwdafEvent
 from nser_nwdaf.notifier import utc
+from nser_nwdaf.problems import PROBLEM_CONTENT
 from nser_nwdaf.queries import parse_query
 from nser_nwdaf.runtime import RuntimeDep
 from nser_nwdaf.schema_analytics import AnalyticsData
+from nser_shared import http_auth
+from nser_shared.auth import Role
 
 router = APIRouter(prefix="/nnwdaf-analyticsinfo/v1", tags=["Nnwdaf_AnalyticsInfo"])
+MAX_JSON_PARAM_CHARS = 8192  # each JSON query parameter (1000 SUPIs do not fit: ask per cell)
 
 EventId = Annotated[
     NwdafEvent,
@@ -27,6 +31,7 @@ AnaReq = Annotated[
     str | None,
     Query(
         alias="ana-req",
+        max_length=MAX_JSON_PARAM_CHARS,
         description='JSON EventReportingRequirement, e.g. {"startTs": "2025-01-01T12:00:00Z", '
         '"endTs": "2025-01-01T12:05:00Z"} or {"offsetPeriod": -300}; default: the last '
         "NSER_NWDAF_DEFAULT_WINDOW_SECONDS",
@@ -36,6 +41,7 @@ EventFilterParam = Annotated[
     str | None,
     Query(
         alias="event-filter",
+        max_length=MAX_JSON_PARAM_CHARS,
         description='JSON EventFilter, e.g. {"networkArea": {"ncgis": [{"plmnId": {"mcc": '
         '"001", "mnc": "01"}, "nrCellId": "00066c001"}]}}; default: every cell',
     ),
@@ -44,6 +50,7 @@ TgtUe = Annotated[
     str | None,
     Query(
         alias="tgt-ue",
+        max_length=MAX_JSON_PARAM_CHARS,
         description='JSON TargetUeInformation: {"supis": ["phone-0001"]} or {"anyUe": true} '
         "adds per-device entries to NSER_EMOTION",
     ),
@@ -54,6 +61,8 @@ TgtUe = Annotated[
     "/analytics",
     response_model=AnalyticsData,
     response_model_exclude_none=True,
+    dependencies=[http_auth.require(Role.READER)],
+    responses=http_auth.responses(Role.READER, PROBLEM_CONTENT),
     summary="Statistics of one event over a time window",
 )
 async def get_analytics(

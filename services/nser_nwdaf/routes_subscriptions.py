@@ -8,12 +8,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from nser_nwdaf.problems import PROBLEM_CONTENT
 from nser_nwdaf.runtime import Runtime, RuntimeDep
 from nser_nwdaf.schema_common import ApiModel
 from nser_nwdaf.schema_subscription import NnwdafEventsSubscription, check_subscription
 from nser_nwdaf.subscriptions import StoredSubscription
+from nser_shared import http_auth
+from nser_shared.auth import Role
 
 router = APIRouter(prefix="/nnwdaf-eventssubscription/v1", tags=["Nnwdaf_EventsSubscription"])
+READER = http_auth.require(Role.READER)
+OPERATOR = http_auth.require(Role.OPERATOR)
+READ_ERRORS = http_auth.responses(Role.READER, PROBLEM_CONTENT)
+OPERATE_ERRORS = http_auth.responses(Role.OPERATOR, PROBLEM_CONTENT)
+FULL_OR_TOO_LOW = (
+    "the token's role is too low (needs operator), or the most subscriptions this NWDAF keeps "
+    "exist already"
+)
 
 SubscriptionId = Annotated[str, Path(alias="subscriptionId", max_length=256)]
 LOCATION = {
@@ -46,8 +57,13 @@ async def _with_immediate_reports(
     status_code=201,
     response_model=NnwdafEventsSubscription,
     response_model_exclude_none=True,
-    responses={201: {"headers": LOCATION}},
-    summary="Subscribe to analytics notifications",
+    responses={
+        201: {"headers": LOCATION},
+        **OPERATE_ERRORS,
+        403: {**PROBLEM_CONTENT, "description": FULL_OR_TOO_LOW},
+    },
+    summary="Subscribe to analytics notifications (operator)",
+    dependencies=[OPERATOR],
 )
 async def create_subscription(
     body: NnwdafEventsSubscription, request: Request, response: Response, rt: RuntimeDep
@@ -63,7 +79,9 @@ async def create_subscription(
     "/subscriptions",
     response_model=list[SubscriptionEntry],
     response_model_exclude_none=True,
+    responses=READ_ERRORS,
     summary="List the subscriptions (extension)",
+    dependencies=[READER],
 )
 async def list_subscriptions(rt: RuntimeDep) -> list[SubscriptionEntry]:
     return [
@@ -77,7 +95,9 @@ async def list_subscriptions(rt: RuntimeDep) -> list[SubscriptionEntry]:
     name="get_subscription",
     response_model=NnwdafEventsSubscription,
     response_model_exclude_none=True,
+    responses=READ_ERRORS,
     summary="Read a subscription",
+    dependencies=[READER],
 )
 async def get_subscription(
     subscription_id: SubscriptionId, rt: RuntimeDep
@@ -89,7 +109,9 @@ async def get_subscription(
     "/subscriptions/{subscriptionId}",
     response_model=NnwdafEventsSubscription,
     response_model_exclude_none=True,
-    summary="Replace a subscription (its reporting starts afresh)",
+    responses=OPERATE_ERRORS,
+    summary="Replace a subscription (its reporting starts afresh; operator)",
+    dependencies=[OPERATOR],
 )
 async def replace_subscription(
     subscription_id: SubscriptionId, body: NnwdafEventsSubscription, rt: RuntimeDep
@@ -103,7 +125,9 @@ async def replace_subscription(
     "/subscriptions/{subscriptionId}",
     status_code=204,
     response_class=Response,
-    summary="Unsubscribe",
+    responses=OPERATE_ERRORS,
+    summary="Unsubscribe (operator)",
+    dependencies=[OPERATOR],
 )
 async def delete_subscription(subscription_id: SubscriptionId, rt: RuntimeDep) -> Response:
     await rt.store.delete(subscription_id)

@@ -30,7 +30,7 @@ class Runtime:
         self.settings = s
         self.metrics = NwdafMetrics()
         self.redis = aioredis.Redis.from_url(s.redis_url, socket_timeout=5.0)
-        self.store = SubscriptionStore(self.redis)
+        self.store = SubscriptionStore(self.redis, s.max_subscriptions)
         self.analytics = Analytics(self.redis, s)
         self.consumer = StreamConsumer(
             s.redis_url,
@@ -60,6 +60,10 @@ class Runtime:
 
     def running(self) -> bool:
         return bool(self.tasks) and not any(t.done() for t in self.tasks)
+
+    async def refresh_metrics(self) -> None:
+        """Before a scrape: the stream's length, and each group's lag and pending results."""
+        await self.metrics.backlog.refresh(self.redis)
 
     async def close(self) -> None:
         self.stop.set()

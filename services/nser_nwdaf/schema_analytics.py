@@ -42,6 +42,17 @@ class AbnormalBehaviour(ApiModel):
     nser_surge: SurgeMeasurement | None = None
 
 
+class ConsumerBacklog(ApiModel):
+    """A consumer group of the MEC's results stream as of the report (extension): how far the
+    decision and analytics services are behind the MEC (nser_shared.backlog). `lag` counts results
+    not yet delivered to the group, trimmed ones included (null: Redis cannot tell)."""
+
+    group: str
+    stream_length: int
+    lag: int | None
+    pending: int
+
+
 class NfLoadLevelInformation(ApiModel):
     nf_type: str
     nf_instance_id: str
@@ -55,6 +66,7 @@ class NfLoadLevelInformation(ApiModel):
     nser_avg_inference_ms: float  # per batch that a result was part of
     nser_max_inference_ms: float
     nser_avg_batch_size: float
+    nser_results_backlog: list[ConsumerBacklog] | None = None  # the stream's consumers, now
 
 
 class PerfData(ApiModel):

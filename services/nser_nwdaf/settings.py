@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from nser_shared import settings
 from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
-from nser_shared.settings import Setting
+from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
+from nser_shared.settings import Setting, parse_bool
 
 PLMN_PATTERN = re.compile(r"^(\d{3})-(\d{2,3})$")
 
@@ -38,6 +39,12 @@ class NwdafSettings:
     notify_backoff_seconds: float = 0.5
     notify_timeout_seconds: float = 5.0
     notify_max_in_flight: int = 256
+    insecure: bool = False  # plaintext HTTP (a warning is logged); else tls_cert and tls_key
+    tls_cert: str = ""
+    tls_key: str = ""
+    tokens_file: str = ""  # api-tokens.json; empty: no auth (only with insecure)
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_subscriptions: int = 1000
 
     def __post_init__(self) -> None:
         problems = []
@@ -45,7 +52,9 @@ class NwdafSettings:
             problems.append(f"plmn {self.plmn!r} must be MCC-MNC, e.g. 001-01")
         if not 0 <= self.port <= 65535:
             problems.append("port must be within [0, 65535]")
-        for name in ("claim_idle_ms", "bucket_seconds", "abnormal_min_events", "notify_attempts"):
+        at_least_one = ("claim_idle_ms", "bucket_seconds", "abnormal_min_events",
+                        "notify_attempts", "max_body_bytes", "max_subscriptions")  # fmt: skip
+        for name in at_least_one:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
         positive = (
@@ -129,6 +138,20 @@ SETTINGS: dict[str, Setting] = {
     ),
     "notify_max_in_flight": Setting(
         "NSER_NWDAF_NOTIFY_MAX_IN_FLIGHT", int, "notifications being delivered before dropping"
+    ),
+    "insecure": Setting(
+        "NSER_NWDAF_INSECURE", parse_bool, "plaintext HTTP and no API auth (a warning is logged)"
+    ),
+    "tls_cert": Setting("NSER_NWDAF_TLS_CERT", str, "server certificate (PEM) for HTTPS"),
+    "tls_key": Setting("NSER_NWDAF_TLS_KEY", str, "private key (PEM) of the certificate"),
+    "tokens_file": Setting(
+        "NSER_NWDAF_TOKENS_FILE", str, "api-tokens.json of the API tokens (nser credentials)"
+    ),
+    "max_body_bytes": Setting(
+        "NSER_NWDAF_MAX_BODY_BYTES", int, "largest request body accepted (else 413)"
+    ),
+    "max_subscriptions": Setting(
+        "NSER_NWDAF_MAX_SUBSCRIPTIONS", int, "subscriptions stored at once (else 403)"
     ),
 }
 

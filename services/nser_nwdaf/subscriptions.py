@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from redis.exceptions import WatchError
 
 from nser_nwdaf import keys
-from nser_nwdaf.errors import SubscriptionNotFoundError
+from nser_nwdaf.errors import SubscriptionLimitError, SubscriptionNotFoundError
 from nser_nwdaf.schema_subscription import NnwdafEventsSubscription
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,29 @@ class StoredSubscription:
 
 
 class SubscriptionStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, limit: int) -> None:
         self.redis = redis
+        self.limit = limit  # subscriptions stored at once, over all replicas
 
     async def create(self, sub: NnwdafEventsSubscription) -> StoredSubscription:
+        """Store a new subscription; SubscriptionLimitError when `limit` exist already."""
         stored = StoredSubscription(uuid.uuid4().hex, sub, time.time())
-        await self.redis.hset(keys.SUBSCRIPTIONS, stored.id, stored.to_json())
-        return stored
+        async with self.redis.pipeline(transaction=True) as tx:
+            while True:
+                try:
+                    await tx.watch(keys.SUBSCRIPTIONS)
+                    count = await tx.hlen(keys.SUBSCRIPTIONS)
+                    if count >= self.limit:
+                        raise SubscriptionLimitError(
+                            f"{count} subscriptions exist, the most this NWDAF keeps; delete one "
+                            "first"
+                        )
+                    tx.multi()  # type: ignore[no-untyped-call]
+                    tx.hset(keys.SUBSCRIPTIONS, stored.id, stored.to_json())
+                    await tx.execute()
+                    return stored
+                except WatchError:
+                    continue
 
     async def get(self, subscription_id: str) -> StoredSubscription:
         text = await self.redis.hget(keys.SUBSCRIPTIONS, subscription_id)

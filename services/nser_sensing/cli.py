@@ -27,6 +27,9 @@ from nser_sensing.client import (
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.metrics import first_error, summary_text
 from nser_sensing.scenes import SCENES, scene_spec
+from nser_sensing.transport import add_arguments as add_transport_arguments
+from nser_sensing.transport import resolve as resolve_transport
+from nser_shared.device_ids import fleet_device_ids
 from nser_shared.errors import NserError
 from nser_shared.links import DEFAULT_LINK_PROFILE, LINK_PROFILES, link_profile
 from nser_shared.windows import DeviceKind, PayloadDtype
@@ -82,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-attempts", type=int, default=5, help="sends per window")
     parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds")
     parser.add_argument("--out", type=Path, help="write the full report here (JSON)")
+    add_transport_arguments(parser)  # --tls-ca, --device-certs, --insecure
+    parser.add_argument(
+        "--sent-log",
+        type=Path,
+        help="append one JSON line per window sent (device, sequence, outcome, result id)",
+    )
 
 
 T = TypeVar("T")
@@ -115,6 +124,8 @@ def _settings(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[DeviceKi
         raise NserError(f"--energy-gate-dbfs must be a number, got {args.energy_gate_dbfs}")
     if args.out is not None and args.out.is_dir():
         raise NserError(f"--out must be a file path, {args.out} is a folder")
+    if args.sent_log is not None and args.sent_log.is_dir():
+        raise NserError(f"--sent-log must be a file path, {args.sent_log} is a folder")
     profiles = tuple(p.strip() for p in args.profile.split(",") if p.strip())
     if not profiles:
         raise NserError("--profile needs at least one link profile")
@@ -129,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     dtype = _choice(args.dtype, {d.value: d for d in PayloadDtype}, "dtype")
     config = ClientConfig(
         target=parse_target(args.target),
+        transport=resolve_transport(args),
         dtype=dtype,
         model=args.model,
         stream=args.stream,
@@ -136,9 +148,12 @@ def run(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts,
         connect_timeout_s=args.connect_timeout,
         seed=args.seed,
+        sent_log=args.sent_log,
     )
     framer = WindowFramer(hop_s=args.hop, gate_dbfs=args.energy_gate_dbfs)
-    check_reachable(config.target, config.connect_timeout_s)  # before minutes of rendering
+    device_ids = fleet_device_ids(args.first_device, args.devices, kinds)
+    config.transport.check(device_ids)  # every device's certificate, before minutes of rendering
+    check_reachable(config, device_ids[0])
     scene = None if args.audio is not None else (args.scene or DEFAULT_SCENE)
     duration = args.duration
     if scene is not None and duration is None:

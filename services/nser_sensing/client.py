@@ -1,8 +1,11 @@
-"""The devices' gRPC client: runs a fleet of simulated devices against the MEC over one shared
-`grpc.aio` channel and gathers what they measured into a `SenseReport`.
+"""The devices' gRPC client: runs a fleet of simulated devices against the MEC and gathers what
+they measured into a `SenseReport`. With mutual TLS (the default) every device has its own
+`grpc.aio` channel presenting its own certificate (transport.py); with `--insecure`, all share one
+plaintext channel.
 
     devices = build_devices(20, scene="assault", seconds=30.0)
-    report = run_sensing(devices, WindowFramer(hop_s=1.0), ClientConfig("127.0.0.1:50051"))
+    transport = Transport(tls_ca="creds/ca.pem", device_certs="creds/devices")
+    report = run_sensing(devices, WindowFramer(), ClientConfig("127.0.0.1:50051", transport))
 
 What one device does with each window (link delays, retries, pacing) is in `session.py`; the
 stream variant is in `streaming.py`.
@@ -14,14 +17,17 @@ import asyncio
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc.aio
 
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_sensing.devices import Device, WindowFramer
 from nser_sensing.metrics import SenseReport
+from nser_sensing.sentlog import SentLog
 from nser_sensing.session import DeviceSession
+from nser_sensing.transport import Transport
 from nser_shared.errors import NserError
 from nser_shared.windows import PayloadDtype, payload_bytes
 
@@ -49,6 +55,7 @@ def parse_target(value: str) -> str:
 @dataclass(frozen=True)
 class ClientConfig:
     target: str = FALLBACK_TARGET
+    transport: Transport = field(default_factory=Transport)  # no TLS files: refused unless insecure
     dtype: PayloadDtype = PayloadDtype.FLOAT32
     model: str = ""  # empty: the server's default model
     stream: bool = False  # ClassifyStream per device instead of unary Classify
@@ -59,6 +66,7 @@ class ClientConfig:
     rpc_timeout_s: float = 30.0
     connect_timeout_s: float = 5.0
     seed: int = 0  # link delays and jitter are drawn from (seed, device id)
+    sent_log: Path | None = None  # append one JSON line per settled window (sentlog.py)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -67,43 +75,90 @@ class ClientConfig:
             raise NserError("connect and RPC timeouts must be > 0 seconds")
 
 
-async def connect(target: str, timeout_s: float) -> grpc.aio.Channel:
-    """An open channel to `target`, or MecUnreachableError once `timeout_s` of retries ran out."""
-    channel = grpc.aio.insecure_channel(target)
+async def connect(
+    target: str, timeout_s: float, credentials: grpc.ChannelCredentials | None = None
+) -> grpc.aio.Channel:
+    """An open channel to `target` (TLS with `credentials`, else plaintext), or
+    MecUnreachableError once `timeout_s` of retries ran out."""
+    if credentials is None:
+        channel = grpc.aio.insecure_channel(target)
+    else:
+        channel = grpc.aio.secure_channel(target, credentials)
     try:
         await asyncio.wait_for(channel.channel_ready(), timeout_s)
     except TimeoutError:
         await channel.close()
+        tls = (
+            "; with TLS: does the MEC serve TLS, is its certificate signed by --tls-ca, does it "
+            "trust the device certificates?"
+            if credentials is not None
+            else "; a MEC that serves TLS needs --tls-ca and --device-certs, not --insecure"
+        )
         raise MecUnreachableError(
             f"cannot reach the MEC inference service at {target} within {timeout_s:g} s "
-            f"(is `nser serve` running? set --target or {TARGET_ENV})"
+            f"(is `nser serve` running? set --target or {TARGET_ENV}{tls})"
         ) from None
     return channel
 
 
-def check_reachable(target: str, timeout_s: float) -> None:
-    """Fail fast, before any work, with MecUnreachableError if `target` cannot be reached."""
+def _credentials(transport: Transport, device_id: str) -> grpc.ChannelCredentials | None:
+    return None if transport.insecure else transport.credentials(device_id)
+
+
+def check_reachable(config: ClientConfig, device_id: str) -> None:
+    """Fail fast, before any work, with MecUnreachableError if `config.target` cannot be reached
+    (over TLS: as `device_id`, so a certificate the MEC refuses fails here too)."""
 
     async def probe() -> None:
-        await (await connect(target, timeout_s)).close()
+        credentials = _credentials(config.transport, device_id)
+        await (await connect(config.target, config.connect_timeout_s, credentials)).close()
 
     asyncio.run(probe())
+
+
+async def open_channels(devices: list[Device], config: ClientConfig) -> list[grpc.aio.Channel]:
+    """One channel per device (each with its own certificate), connected concurrently; with an
+    insecure transport, one channel shared by all."""
+    config.transport.check([d.device_id for d in devices])
+    config.transport.warn_if_insecure()
+    if config.transport.insecure:
+        channel = await connect(config.target, config.connect_timeout_s)
+        return [channel] * len(devices)
+    opening = [
+        connect(config.target, config.connect_timeout_s, config.transport.credentials(d.device_id))
+        for d in devices
+    ]
+    opened = await asyncio.gather(*opening, return_exceptions=True)
+    channels = [c for c in opened if isinstance(c, grpc.aio.Channel)]
+    failure = next((c for c in opened if isinstance(c, BaseException)), None)
+    if failure is not None:
+        await asyncio.gather(*(c.close() for c in channels))
+        raise failure
+    return channels
 
 
 async def run_fleet(
     devices: list[Device], framer: WindowFramer, config: ClientConfig
 ) -> SenseReport:
-    """Run every device against `config.target` over one channel; the report of the run."""
-    channel = await connect(config.target, config.connect_timeout_s)
-    started = time.perf_counter()
+    """Run every device against `config.target`; the report of the run."""
+    sent_log = SentLog(config.sent_log) if config.sent_log is not None else None
     try:
-        stub = pb_grpc.MecInferenceStub(channel)
-        sessions = [DeviceSession(d, stub, framer, config) for d in devices]
-        metrics = await asyncio.gather(*(s.run() for s in sessions))
+        channels = await open_channels(devices, config)
+        started = time.perf_counter()
+        try:
+            sessions = [
+                DeviceSession(d, pb_grpc.MecInferenceStub(c), framer, config, sent_log)
+                for d, c in zip(devices, channels, strict=True)
+            ]
+            metrics = await asyncio.gather(*(s.run() for s in sessions))
+        finally:
+            await asyncio.gather(*(c.close() for c in {id(c): c for c in channels}.values()))
     finally:
-        await channel.close()
+        if sent_log is not None:
+            sent_log.close()
     settings = {
         "target": config.target,
+        "transport": "plaintext" if config.transport.insecure else "mutual TLS",
         "mode": "realtime" if config.realtime else "fast",
         "rpc": "ClassifyStream" if config.stream else "Classify",
         "dtype": config.dtype.value,

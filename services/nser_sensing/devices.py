@@ -24,6 +24,7 @@ from nser_sensing.scenes import (
     load_track,
     render_scene,
 )
+from nser_shared.device_ids import device_id
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.links import LinkProfile, link_profile
@@ -36,10 +37,6 @@ SILENCE_DBFS = -120.0  # the level reported for digital silence
 
 class DeviceConfigError(NserError):
     """A fleet that cannot be built: no devices, no cells, a bad hop or gate."""
-
-
-def device_id(kind: DeviceKind, index: int) -> str:
-    return f"{kind.value}-{index:04d}"
 
 
 def nr_cell_id(cell_index: int) -> str:

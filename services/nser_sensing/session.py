@@ -31,6 +31,7 @@ from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_sensing.devices import Device, FramedWindow, WindowFramer
 from nser_sensing.metrics import OK, DeviceMetrics, RequestRecord
+from nser_sensing.sentlog import SentLog
 from nser_sensing.streaming import run_stream
 from nser_shared.links import LinkDelay, downlink_delay, uplink_delay
 from nser_shared.windows import encode_window, payload_bytes
@@ -70,11 +71,13 @@ class DeviceSession:
         stub: pb_grpc.MecInferenceStub,
         framer: WindowFramer,
         config: ClientConfig,
+        sent_log: SentLog | None = None,
     ) -> None:
         self.device = device
         self.stub = stub
         self.framer = framer
         self.config = config
+        self.sent_log = sent_log
         self.rng = random.Random(f"{config.seed}/{device.device_id}")
         self.metrics = DeviceMetrics(
             device_id=device.device_id,
@@ -171,6 +174,11 @@ class DeviceSession:
                 detail=detail,
             )
         )
+        if self.sent_log is not None:
+            result_id = answer.result_id if answer else ""
+            self.sent_log.write(
+                self.device.device_id, item.sequence, status, result_id, item.attempts
+            )
 
     async def classify(self, item: Pending) -> None:
         """Unary Classify with bounded retries on UNAVAILABLE / RESOURCE_EXHAUSTED."""

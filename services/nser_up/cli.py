@@ -26,11 +26,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import httpx
-
 from nser_shared.errors import NserError
 from nser_shared.links import LINK_PROFILES
 from nser_shared.processes import ChildProcessError
+from nser_shared.tls import redact_url
 from nser_up.network import Network, UpConfig
 from nser_up.observe import END_TO_END, latency_table, render, snapshot
 from nser_up.scenarios import SCENARIOS, split_devices
@@ -76,6 +75,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-prometheus", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="run folder (default runs/up-<time>)")
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        help="a `nser credentials` folder to use (default: made in <run folder>/credentials)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="plaintext gRPC and HTTP, no API tokens, no Redis password (each service warns)",
+    )
 
 
 def _config(args: argparse.Namespace) -> UpConfig:
@@ -83,6 +92,12 @@ def _config(args: argparse.Namespace) -> UpConfig:
         raise NserError(f"--duration must be at least 5 seconds, got {args.duration}")
     if args.cells < 1:
         raise NserError(f"--cells must be at least 1, got {args.cells}")
+    if args.insecure and args.credentials is not None:
+        raise NserError("--credentials and --insecure exclude each other")
+    if args.credentials is not None and not args.credentials.is_dir():
+        raise NserError(
+            f"--credentials {args.credentials} is not a folder (make one with `nser credentials`)"
+        )
     if args.profile not in LINK_PROFILES:
         raise NserError(
             f"unknown link profile {args.profile!r}; one of: {', '.join(LINK_PROFILES)}"
@@ -94,7 +109,7 @@ def _config(args: argparse.Namespace) -> UpConfig:
         duration_s=args.duration, profile=args.profile, placement=args.placement,
         dtype=args.dtype, with_teacher=args.with_teacher,
         redis_url=os.environ.get("REDIS_URL") or None, prometheus=not args.no_prometheus,
-        seed=args.seed,
+        seed=args.seed, insecure=args.insecure, credentials=args.credentials,
     )  # fmt: skip
 
 
@@ -110,13 +125,13 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
         network.start_devices()
         assert network.mec is not None
         assert network.decision is not None
-        mec_metrics = f"http://127.0.0.1:{network.mec.metrics_port}/metrics"
+        mec_metrics = network.mec.metrics_url
         deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
         tty = sys.stdout.isatty()
         while time.monotonic() < deadline and not network.devices_done():
             STOP.check()
             network.check()
-            view = render(snapshot(mec_metrics, network.decision.url),
+            view = render(snapshot(network.http, mec_metrics, network.decision.url),
                           time.monotonic() - started, config.duration_s)  # fmt: skip
             print(("\033[2J\033[H" if tty else "") + view + ("" if tty else "\n"), flush=True)
             STOP.event.wait(1.0 if tty else 5.0)
@@ -136,16 +151,24 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
     return summary
 
 
+def _shown(config: UpConfig) -> dict[str, Any]:
+    """The run's configuration as the summary shows it: paths as text, no Redis password."""
+    shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    if shown["redis_url"]:
+        shown["redis_url"] = redact_url(shown["redis_url"])
+    return shown
+
+
 def summarise(network: Network, config: UpConfig, command: str, wall_s: float) -> dict[str, Any]:
     assert network.decision is not None
-    decision_metrics = httpx.get(f"{network.decision.url}/metrics", timeout=10).text
+    decision_metrics = network.http.get(f"{network.decision.url}/metrics").text
     reports = {scene: config.out / f"sense-{scene}.json" for scene, _ in network.sensing}
     summary: dict[str, Any] = {
         "command": command,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "config": _shown(config),
         "link_profile": config.link_profile,
         "wall_s": wall_s,
-        "ground_truth": ground_truth(reports, network.decision.url),
+        "ground_truth": ground_truth(reports, network.http, network.decision.url),
         "latency_ms": latency_table(decision_metrics),
     }
     if network.prometheus is not None:

@@ -1,5 +1,10 @@
 """The network of child processes `nser up` runs, started in dependency order, each waited on
-until healthy, watched while it runs, and always stopped, in reverse order."""
+until healthy, watched while it runs, and always stopped, in reverse order.
+
+Secure by default: a development PKI (nser_shared.tls) in the run folder's `credentials/` (or
+`--credentials DIR`) gives the MEC mutual TLS with one certificate per device, the decision and
+analytics services HTTPS and API tokens, Prometheus an HTTPS scrape, and the private Redis a
+password. `insecure` runs everything plaintext, as each service's warning says."""
 
 from __future__ import annotations
 
@@ -10,14 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
+from nser_shared.device_ids import fleet_device_ids
 from nser_shared.processes import (
     Child,
     ChildProcessError,
     HttpServiceChild,
     MecChild,
     RedisChild,
+    client_ssl_context,
     free_port,
+    tls_args,
 )
+from nser_shared.tls import PkiLayout, create_dev_pki, read_secret
 from nser_up.prometheus import PrometheusChild, scrape_config
 from nser_up.scenarios import split_devices
 
@@ -38,6 +50,16 @@ class UpConfig:
     redis_url: str | None = None  # an external Redis; None: start a private one
     prometheus: bool = True  # start Prometheus when the binary is installed
     seed: int = 0
+    insecure: bool = False  # plaintext everywhere, no API tokens, no Redis password
+    credentials: Path | None = None  # a `nser credentials` folder; None: out/credentials
+
+    def device_ids(self) -> list[str]:
+        """Every device of the scenario, as the sensing processes will name them."""
+        return [
+            device_id
+            for _, first, count in split_devices(self.scenario, self.devices)
+            for device_id in fleet_device_ids(first, count)
+        ]
 
     @property
     def link_profile(self) -> str:
@@ -58,6 +80,22 @@ class Network:
         self.nwdaf: HttpServiceChild | None = None
         self.sensing: list[tuple[str, Child]] = []  # (scene, child)
         self.prometheus: PrometheusChild | None = None
+        self.pki: PkiLayout | None = None
+        if not config.insecure:  # keeps an existing CA, adds what is missing (devices)
+            folder = config.credentials or config.out / "credentials"
+            self.pki = create_dev_pki(folder, config.device_ids()).layout
+        self.http = self._reader_client()
+
+    def _reader_client(self) -> httpx.Client:
+        """Reads /metrics and the REST APIs: with the dev CA and the reader token when secure."""
+        if self.pki is None:
+            return httpx.Client(timeout=10.0)
+        token = read_token(self.pki.root / token_file_name(Role.READER))
+        return httpx.Client(
+            timeout=10.0,
+            verify=client_ssl_context(self.pki.ca_cert),
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
     def _start(self, child: Child) -> None:
         self.before_each_start()
@@ -67,15 +105,17 @@ class Network:
 
     def start_services(self) -> None:
         """Redis, MEC, analytics, decision, Prometheus: each healthy before the next."""
+        pki = self.pki
         if not self.redis_url:
-            self.redis = RedisChild(free_port(), self.logs)
+            password = None if pki is None else read_secret(pki.redis_password, "Redis password")
+            self.redis = RedisChild(free_port(), self.logs, password=password)
             self.redis_url = self.redis.url
             self._start(self.redis)
-        self.mec = MecChild(self.redis_url, self.logs / "mec.log", ["--models", "student"])
+        self.mec = MecChild(self.redis_url, self.logs / "mec.log", ["--models", "student"], pki=pki)
         self._start(self.mec)
         if self.config.with_teacher:
             self.teacher = MecChild(
-                self.redis_url, self.logs / "teacher.log", ["--models", "teacher"]
+                self.redis_url, self.logs / "teacher.log", ["--models", "teacher"], pki=pki
             )
             self.teacher.name = "nser_mec (teacher)"
             self._start(self.teacher)
@@ -88,19 +128,25 @@ class Network:
             )
         elif self.config.prometheus and binary is not None:
             targets = {"mec": [f"127.0.0.1:{self.mec.metrics_port}"],
-                       "decision": [self.decision.url.removeprefix("http://")],
-                       "nwdaf": [self.nwdaf.url.removeprefix("http://")]}  # fmt: skip
+                       "decision": [self.decision.url.split("://")[1]],
+                       "nwdaf": [self.nwdaf.url.split("://")[1]]}  # fmt: skip
             if self.teacher is not None:
                 targets["mec"].append(f"127.0.0.1:{self.teacher.metrics_port}")
+            ca_file = None if pki is None else str(pki.ca_cert.resolve())
             self.prometheus = PrometheusChild(
-                binary, scrape_config(targets, interval_s=1), self.logs
+                binary, scrape_config(targets, interval_s=1, ca_file=ca_file), self.logs, pki
             )
             self._start(self.prometheus)
 
     def _http_service(self, module: str, name: str) -> HttpServiceChild:
         port = free_port()
-        args = ["--port", str(port), "--redis-url", self.redis_url]
-        child = HttpServiceChild(module, args, self.logs / f"{name}.log", port)
+        args = ["--port", str(port), *tls_args(self.pki)]
+        if self.pki is not None:
+            args += ["--tokens-file", str(self.pki.root / TOKENS_FILE)]
+        ca = None if self.pki is None else self.pki.ca_cert
+        # REDIS_URL in the environment, not on the command line: it may hold the password.
+        env = {"REDIS_URL": self.redis_url}
+        child = HttpServiceChild(module, args, self.logs / f"{name}.log", port, ca, env)
         self._start(child)
         return child
 
@@ -112,10 +158,15 @@ class Network:
                     "--scene", scene, "--devices", str(count), "--first-device", str(first),
                     "--cells", str(c.cells), "--profile", c.link_profile, "--dtype", c.dtype,
                     "--duration", f"{c.duration_s:g}", "--seed", str(c.seed),
-                    "--out", str(c.out / f"sense-{scene}.json")]  # fmt: skip
+                    "--out", str(c.out / f"sense-{scene}.json"), *self._device_tls()]  # fmt: skip
             child = Child(f"sensing ({scene})", args, self.logs / f"sense-{scene}.log")
             self.sensing.append((scene, child))
             self._start(child)
+
+    def _device_tls(self) -> list[str]:
+        if self.pki is None:
+            return ["--insecure"]
+        return ["--tls-ca", str(self.pki.ca_cert), "--device-certs", str(self.pki.devices)]
 
     def check(self) -> None:
         """ChildProcessError naming the first service that died (sensing may finish)."""
@@ -137,3 +188,4 @@ class Network:
                 log.info("stopped %s (exit %s)", child.name, code)
             except (OSError, ChildProcessError) as exc:
                 log.error("could not stop %s: %s", child.name, exc)
+        self.http.close()

@@ -1,5 +1,6 @@
 """What `nser up` shows while it runs and writes when it ends, read from the services' own
-interfaces: their `/metrics`, the decision REST API, and Redis."""
+interfaces: their `/metrics`, the decision REST API, and Redis. Every read goes through the
+caller's `httpx.Client` (the dev CA and the reader token when the network runs secure)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ STAGE_ORDER = (
 )  # fmt: skip
 
 
-def _get(url: str) -> str:
+def _get(http: httpx.Client, url: str) -> str:
     try:
-        return httpx.get(url, timeout=3).text
+        return http.get(url, timeout=3).text
     except httpx.HTTPError:
         return ""
 
@@ -49,15 +50,15 @@ class Snapshot:
     latency: dict[str, dict[str, float]]
 
 
-def snapshot(mec_metrics_url: str, decision_url: str) -> Snapshot:
-    mec = _get(mec_metrics_url)
-    decision = _get(f"{decision_url}/metrics")
+def snapshot(http: httpx.Client, mec_metrics_url: str, decision_url: str) -> Snapshot:
+    mec = _get(http, mec_metrics_url)
+    decision = _get(http, f"{decision_url}/metrics")
     kinds = ("negative_scream", "positive_scream", "unclassified_scream", "non_scream")
     decisions = {k: sample_value(decision, "nser_decision_decisions_total", {"decision": k})
                  for k in kinds}  # fmt: skip
     alerts: list[dict[str, Any]] = []
     try:
-        page = httpx.get(
+        page = http.get(
             f"{decision_url}/v1/alerts", params={"status": "open", "limit": 500}, timeout=3
         )
         alerts = page.json().get("alerts", []) if page.status_code == 200 else []

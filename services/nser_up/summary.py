@@ -10,13 +10,15 @@ from typing import Any
 import httpx
 
 
-def _alerted_devices(decision_url: str) -> dict[str, int]:
+def _alerted_devices(http: httpx.Client, decision_url: str) -> dict[str, int]:
     """Device id -> alerts raised for it (every status), from the decision REST API."""
     out: dict[str, int] = {}
     cursor: str | None = None
     while True:
         params: dict[str, Any] = {"limit": 500, **({"cursor": cursor} if cursor else {})}
-        page = httpx.get(f"{decision_url}/v1/alerts", params=params, timeout=10).json()
+        reply = http.get(f"{decision_url}/v1/alerts", params=params, timeout=10)
+        reply.raise_for_status()
+        page = reply.json()
         for alert in page["alerts"]:
             out[alert["device_id"]] = out.get(alert["device_id"], 0) + 1
         cursor = page["next_cursor"]
@@ -24,9 +26,9 @@ def _alerted_devices(decision_url: str) -> dict[str, int]:
             return out
 
 
-def ground_truth(reports: dict[str, Path], decision_url: str) -> dict[str, Any]:
+def ground_truth(reports: dict[str, Path], http: httpx.Client, decision_url: str) -> dict[str, Any]:
     """Per scene: devices that heard a negative scream and were alerted for, and false alerts."""
-    alerted = _alerted_devices(decision_url)
+    alerted = _alerted_devices(http, decision_url)
     scenes: dict[str, Any] = {}
     for scene, path in reports.items():
         if not path.is_file():

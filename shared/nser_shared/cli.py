@@ -30,8 +30,12 @@ COMMANDS: dict[str, Command] = {
     "decision": Command("nser_decision.cli", "run the decision service (alerts, REST)"),
     "nwdaf": Command("nser_nwdaf.cli", "run the NWDAF-like analytics service (REST)"),
     "payloads": Command("nser_sensing.payload_report", "accuracy and bytes per payload dtype"),
+    "scene-accuracy": Command("nser_sensing.scene_accuracy", "each model on scene windows"),
     "loadtest": Command("nser_loadtest.cli", "load test: latency and throughput per model"),
     "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
+    "credentials": Command(
+        "nser_shared.credentials_cli", "dev CA, TLS certificates, Redis password, API tokens"
+    ),
 }
 
 

@@ -11,6 +11,13 @@ service share the group's work. For every entry:
    published it twice) finds the marker and is only acknowledged: no second alert. Two replicas
    racing on related keys (the same device's incident) conflict on their WATCHed keys and the
    loser retries with fresh reads.
+
+   The marker `nser:{group}:done:{result_id}` is a hash that says what happened to the result:
+   `entry` (the stream entry whose effect was applied), `applied` (times the effect was applied,
+   incremented in the effect's own transaction: 1, or the exactly-once guarantee is broken) and
+   `redelivered` (copies that found the marker and were only acknowledged). It expires after
+   DONE_TTL_S, so operators (and the fault-injection tests) can check any recent result with
+   HGETALL, or list them with SCAN.
 3. Entries left pending by a dead consumer are taken over with XAUTOCLAIM once idle for
    `claim_idle_ms`. An entry whose handler keeps failing is dead-lettered after
    `max_deliveries` deliveries (a poison message) instead of looping forever.
@@ -206,6 +213,7 @@ class StreamConsumer:
                     await tx.watch(done)
                     if await tx.exists(done):
                         tx.multi()  # type: ignore[no-untyped-call]
+                        tx.hincrby(done, "redelivered", 1)
                         tx.xack(c.stream, c.group, entry_id)
                         await tx.execute()
                         self.stats.duplicates += 1
@@ -213,7 +221,9 @@ class StreamConsumer:
                     state = await self.handler.read(tx, record)
                     tx.multi()  # type: ignore[no-untyped-call]
                     after = self.handler.write(tx, record, state)
-                    tx.set(done, entry_id, ex=DONE_TTL_S)
+                    tx.hset(done, "entry", entry_id)
+                    tx.hincrby(done, "applied", 1)
+                    tx.expire(done, DONE_TTL_S)
                     tx.xack(c.stream, c.group, entry_id)
                     await tx.execute()
                     self.stats.processed += 1

@@ -19,6 +19,9 @@ class OperationalRuntime(Protocol):
 
     def running(self) -> bool: ...
 
+    async def refresh_metrics(self) -> None:
+        """Set the gauges read from Redis (e.g. the stream backlog) before a scrape."""
+
 
 def add_operational_routes(app: FastAPI, what_runs: str) -> None:
     @app.get("/healthz", tags=["health"], summary="Liveness")
@@ -47,4 +50,6 @@ def add_operational_routes(app: FastAPI, what_runs: str) -> None:
     )
     async def metrics(request: Request) -> Response:
         rt: OperationalRuntime = request.app.state.runtime
+        with contextlib.suppress(RedisError, OSError):  # Redis down: the last values stay
+            await rt.refresh_metrics()
         return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)

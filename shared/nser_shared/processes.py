@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from nser_shared.errors import NserError
+from nser_shared.tls import PkiLayout, redact_url, with_password
 
 
 class ChildProcessError(NserError):
@@ -61,10 +63,13 @@ def _die_with_parent() -> None:
 class Child:
     """One child process with its output in `log_path`."""
 
-    def __init__(self, name: str, args: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.args = list(args)
         self.log_path = log_path
+        self.env = dict(env or {})  # added to this process's environment (secrets go here)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -74,7 +79,7 @@ class Child:
                 self.args,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
                 preexec_fn=_die_with_parent,
             )
 
@@ -102,11 +107,42 @@ class Child:
         return self.process.returncode
 
 
+def tls_args(pki: PkiLayout | None, *, client_ca: bool = False) -> list[str]:
+    """A service's options for its TLS files from `pki` (with `client_ca`, the CA its clients'
+    certificates must be signed by: the MEC's mTLS), or `--insecure` when `pki` is None."""
+    if pki is None:
+        return ["--insecure"]
+    args = ["--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key)]
+    return args + (["--tls-client-ca", str(pki.ca_cert)] if client_ca else [])
+
+
+def client_ssl_context(ca: Path) -> ssl.SSLContext:
+    """Verifies servers against the CA in `ca` (an HTTPS client's `verify`)."""
+    return ssl.create_default_context(cafile=str(ca))
+
+
+def grpc_channel(address: str, pki: PkiLayout | None) -> grpc.Channel:
+    """A channel to a MEC: plaintext without `pki`; else TLS verified against the dev CA, with
+    the services' certificate as the client's (it names no device: probes, not devices)."""
+    if pki is None:
+        return grpc.insecure_channel(address)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=pki.ca_cert.read_bytes(),
+        private_key=pki.server_key.read_bytes(),
+        certificate_chain=pki.server_cert.read_bytes(),
+    )
+    return grpc.secure_channel(address, credentials)
+
+
 class RedisChild(Child):
     """A private `redis-server` on a loopback port; with `persistent`, an append-only file in
-    `workdir` (fsync every write) lets it restart with its data, else it keeps nothing."""
+    `workdir` (fsync every write) lets it restart with its data, else it keeps nothing. With a
+    `password`, clients must AUTH with it (`requirepass`; `url` carries it, so never log `url`:
+    `safe_url` is the one to show)."""
 
-    def __init__(self, port: int, workdir: Path, persistent: bool = False) -> None:
+    def __init__(
+        self, port: int, workdir: Path, persistent: bool = False, password: str | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ChildProcessError(
@@ -117,14 +153,27 @@ class RedisChild(Child):
                 "--dir", str(workdir)]  # fmt: skip
         args += ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
             "--appendonly", "no"]  # fmt: skip
+        # The password goes in a config file (0600), not on the command line where ps shows it.
+        self.config = workdir / f"redis-{port}.conf"
+        if password is not None:
+            args.insert(1, str(self.config))  # redis-server [CONFIG_FILE] [options]
         super().__init__("redis-server", args, workdir / f"redis-{port}.log")
         self.port = port
+        self.password = password
         self.url = f"redis://127.0.0.1:{port}/0"
+        if password is not None:
+            self.url = with_password(self.url, password)
+        self.safe_url = redact_url(self.url)
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=5.0)
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=5.0)
 
     def start(self, timeout_s: float = 10.0) -> None:
+        if self.password is not None:
+            self.config.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"requirepass {self.password}\n")
         super().start()
         client = self.client()
 
@@ -139,16 +188,28 @@ class RedisChild(Child):
 
 
 class MecChild(Child):
-    """The MEC inference service (`python -m nser_mec`) on free loopback ports."""
+    """The MEC inference service (`python -m nser_mec`) on free loopback ports: with mutual TLS
+    from `pki` (a dev PKI, nser_shared.tls), or plaintext (`--insecure`) when `pki` is None."""
 
-    def __init__(self, redis_url: str, log_path: Path, extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        log_path: Path,
+        extra_args: Sequence[str] = (),
+        *,
+        pki: PkiLayout | None,
+    ) -> None:
         self.port = free_port()
         self.metrics_port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.pki = pki
+        scheme = "http" if pki is None else "https"
+        self.metrics_url = f"{scheme}://127.0.0.1:{self.metrics_port}/metrics"
+        # The Redis URL goes in the environment, not the command line (it may hold a password).
         args = [sys.executable, "-m", "nser_mec", "--port", str(self.port),
-                "--metrics-port", str(self.metrics_port), "--redis-url", redis_url,
+                "--metrics-port", str(self.metrics_port), *tls_args(pki, client_ca=True),
                 *extra_args]  # fmt: skip
-        super().__init__("nser_mec", args, log_path)
+        super().__init__("nser_mec", args, log_path, {"REDIS_URL": redis_url})
 
     def health(self, channel: grpc.Channel, service: str = "") -> int:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -158,7 +219,7 @@ class MecChild(Child):
     def start(self, timeout_s: float = 120.0) -> None:
         """Start and wait until the service reports SERVING (its models are loaded)."""
         super().start()
-        with grpc.insecure_channel(self.address) as channel:
+        with grpc_channel(self.address, self.pki) as channel:
 
             def serving() -> bool:
                 self.check_alive()
@@ -171,11 +232,21 @@ class MecChild(Child):
 
 
 class HttpServiceChild(Child):
-    """A Python HTTP service (`python -m MODULE ...`) that is ready when `ready_path` says 200."""
+    """A Python HTTP service (`python -m MODULE ...`) that is ready when `ready_path` says 200;
+    over HTTPS, verified against `ca`, when `ca` is given (the TLS options are in `args`)."""
 
-    def __init__(self, module: str, args: Sequence[str], log_path: Path, port: int) -> None:
-        super().__init__(module, [sys.executable, "-m", module, *args], log_path)
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(
+        self,
+        module: str,
+        args: Sequence[str],
+        log_path: Path,
+        port: int,
+        ca: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(module, [sys.executable, "-m", module, *args], log_path, env)
+        self.url = f"{'http' if ca is None else 'https'}://127.0.0.1:{port}"
+        self.verify: ssl.SSLContext | bool = True if ca is None else client_ssl_context(ca)
 
     def start(self, timeout_s: float = 60.0, ready_path: str = "/readyz") -> None:
         super().start()
@@ -183,7 +254,8 @@ class HttpServiceChild(Child):
         def ready() -> bool:
             self.check_alive()
             try:
-                return httpx.get(self.url + ready_path, timeout=2).status_code == 200
+                reply = httpx.get(self.url + ready_path, timeout=2, verify=self.verify)
+                return reply.status_code == 200
             except httpx.HTTPError:
                 return False
 

@@ -17,6 +17,7 @@ A record is a flat map of string fields (what XADD stores), readable with a plai
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, fields, replace
@@ -37,6 +38,14 @@ STAGES = ("captured_at", "sent_at", "received_at", "batched_at", "inferred_at", 
 class TaskOutcome:
     label: str
     probabilities: dict[str, float]  # class -> probability, in TASK_CLASSES order
+
+
+def result_id_for(device_id: str, sequence: int, captured_at: float, model: str) -> str:
+    """The id of the result of one window from one model: the same window answered twice (a
+    device retrying after the MEC died between publishing and answering) gets the same id, so
+    the consumers' done markers apply it once. 128 bits of SHA-256 over what names the window."""
+    key = f"{device_id}\x00{sequence}\x00{captured_at!r}\x00{model}".encode()
+    return hashlib.sha256(key).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,18 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, table: dict[str, S
     for f in fields(cls):
         setting = table[f.name]
         option = "--" + f.name.replace("_", "-")
+        # A boolean option alone means true (`--insecure`); `--insecure false` still works.
+        flag = (
+            {"nargs": "?", "const": True, "metavar": "true|false"}
+            if setting.parse is parse_bool
+            else {}
+        )
         parser.add_argument(
-            option, type=setting.parse, default=None, help=f"{setting.help} [{setting.env}]"
+            option,
+            type=setting.parse,
+            default=None,
+            help=f"{setting.help} [{setting.env}]",
+            **flag,  # type: ignore[arg-type]
         )
 
 

@@ -20,6 +20,8 @@ import numpy.typing as npt
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from nser.v1 import mec_inference_pb2 as pb
+from nser_shared.device_ids import DEVICE_ID_RULE, is_device_id
+from nser_shared.device_ids import DeviceKind as DeviceKind  # re-exported: its old home
 from nser_shared.errors import FeatureConfigMismatchError, InvalidFeatureWindowError
 from nser_shared.features import FeatureConfig
 
@@ -32,12 +34,6 @@ class PayloadDtype(StrEnum):
     FLOAT32 = "float32"
     FLOAT16 = "float16"
     INT8 = "int8"
-
-
-class DeviceKind(StrEnum):
-    PHONE = "phone"
-    WATCH = "watch"
-    ASSISTANT = "assistant"
 
 
 _WIRE_DTYPES: dict[PayloadDtype, tuple[int, np.dtype[np.generic]]] = {
@@ -57,8 +53,6 @@ _KIND_BY_WIRE = {wire: kind for kind, wire in _DEVICE_KINDS.items()}
 # half a step, so the check allows this much before calling a value out of range.
 RANGE_TOLERANCE = 1e-2
 INT8_SCALE = 1.0 / 127.0
-MAX_DEVICE_ID_LENGTH = 128
-_DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]*")
 _NR_CELL_ID = re.compile(r"[0-9a-f]{9}")
 _FEATURE_CONFIG_ID = re.compile(r"mel-[0-9a-f]{12}")
 
@@ -138,11 +132,8 @@ def _check_metadata(window: pb.FeatureWindow) -> DeviceKind:
     device_id = window.device_id
     if not device_id:
         raise _invalid("device_id is empty")
-    if len(device_id) > MAX_DEVICE_ID_LENGTH or not _DEVICE_ID.fullmatch(device_id):
-        raise _invalid(
-            f"device_id {device_id[:40]!r} is not 1-{MAX_DEVICE_ID_LENGTH} characters of "
-            "letters, digits and ._:@- starting with a letter or digit"
-        )
+    if not is_device_id(device_id):
+        raise _invalid(f"device_id {device_id[:40]!r} is not {DEVICE_ID_RULE}")
     kind = _KIND_BY_WIRE.get(window.device_kind)
     if kind is None:
         raise _invalid(f"device_kind {window.device_kind} is unspecified or unknown")

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 ENV_EXAMPLE = REPO / ".env.example"
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+# ${VAR:?message}: compose refuses to run without VAR (a secret with no safe default).
+REQUIRED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}")
 
 
 def load_compose() -> dict[str, Any]:
@@ -25,8 +27,16 @@ def load_compose() -> dict[str, Any]:
 
 
 def interpolated(text: str) -> dict[str, str | None]:
-    """Variables compose interpolates into `text`, with their defaults (None: no default)."""
-    return {m.group(1): m.group(2) for m in INTERPOLATION.finditer(text)}
+    """Variables compose interpolates into `text`, with their defaults (None: no default; "":
+    required, compose refuses to run without it)."""
+    found: dict[str, str | None] = {m.group(1): m.group(2) for m in INTERPOLATION.finditer(text)}
+    found.update({m.group(1): "" for m in REQUIRED.finditer(text)})
+    return found
+
+
+def required(text: str) -> set[str]:
+    """Variables `text` requires (${VAR:?message})."""
+    return {m.group(1) for m in REQUIRED.finditer(text)}
 
 
 def with_defaults(value: Any) -> str:
@@ -37,7 +47,8 @@ def with_defaults(value: Any) -> str:
             raise AssertionError(f"{match.group(0)} has no default: compose would need it set")
         return match.group(2)
 
-    return INTERPOLATION.sub(default, str(value))
+    # A required variable (a secret) stands as <VAR>, the value the user must set.
+    return REQUIRED.sub(lambda m: f"<{m.group(1)}>", INTERPOLATION.sub(default, str(value)))
 
 
 def environment(service: dict[str, Any]) -> dict[str, str | None]:

@@ -10,24 +10,52 @@ configured, models loaded and served, a window framed); a traceback names a miss
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
+
+
+def _pki() -> Path:
+    """A development PKI (the credentials job's code) in a temporary folder."""
+    from nser_shared.tls import create_dev_pki
+
+    return create_dev_pki(Path(tempfile.mkdtemp()) / "pki", ["phone-0000"]).layout.root
+
+
+def _https_env(service: str) -> dict[str, str]:
+    root = _pki()
+    return {
+        f"NSER_{service}_TLS_CERT": str(root / "server.pem"),
+        f"NSER_{service}_TLS_KEY": str(root / "server.key"),
+        f"NSER_{service}_TOKENS_FILE": str(root / "api-tokens.json"),
+    }
 
 
 def decision() -> None:
     import uvicorn
 
     from nser_decision.api import create_app
-    from nser_decision.settings import resolve
+    from nser_decision.settings import SETTINGS, resolve
+    from nser_shared.tls import server_tls
 
-    uvicorn.Config(create_app(resolve(environ={})), port=0).load()
+    settings = resolve(environ=_https_env("DECISION"))
+    tls = server_tls("decision", settings, SETTINGS)
+    assert tls is not None
+    app = create_app(settings)
+    uvicorn.Config(app, port=0, ssl_certfile=tls.cert_path, ssl_keyfile=tls.key_path).load()
 
 
 def nwdaf() -> None:
     import uvicorn
 
     from nser_nwdaf.app import create_app
-    from nser_nwdaf.settings import resolve
+    from nser_nwdaf.settings import SETTINGS, resolve
+    from nser_shared.tls import server_tls
 
-    uvicorn.Config(create_app(resolve(environ={})), port=0).load()
+    settings = resolve(environ=_https_env("NWDAF"))
+    tls = server_tls("nwdaf", settings, SETTINGS)
+    assert tls is not None
+    app = create_app(settings)
+    uvicorn.Config(app, port=0, ssl_certfile=tls.cert_path, ssl_keyfile=tls.key_path).load()
 
 
 def mec() -> None:
@@ -38,7 +66,15 @@ def mec() -> None:
 
     async def start_and_stop() -> None:
         # Nothing listens on port 1: the results publisher buffers, the server still serves.
-        settings = MecSettings(port=0, metrics_port=0, redis_url="redis://127.0.0.1:1/0")
+        root = _pki()  # mutual TLS on gRPC, HTTPS on /metrics
+        settings = MecSettings(
+            port=0,
+            metrics_port=0,
+            redis_url="redis://127.0.0.1:1/0",
+            tls_cert=str(root / "server.pem"),
+            tls_key=str(root / "server.key"),
+            tls_client_ca=str(root / "ca.pem"),
+        )
         server = MecServer(settings)
         await server.start()
         await server.stop()
@@ -54,14 +90,29 @@ def sensing() -> None:
     from nser_sensing.devices import WindowFramer, build_devices
 
     for info in pkgutil.iter_modules(nser_sensing.__path__):
-        if info.name not in ("__main__", "payload_report"):  # payload_report: a host tool
+        # payload_report and scene_accuracy: host tools that evaluate models, not device code
+        if info.name not in ("__main__", "payload_report", "scene_accuracy"):
             importlib.import_module(f"nser_sensing.{info.name}")
     (device,) = build_devices(1, scene="assault", seconds=3.0)
     framer = WindowFramer()
     framer.frame(device.track, framer.spans(device.track)[0])
 
 
-PROBES = {"decision": decision, "nwdaf": nwdaf, "mec": mec, "sensing": sensing}
+def credentials() -> None:
+    from nser_shared.cli import main
+
+    out = Path(tempfile.mkdtemp()) / "credentials"
+    assert main(["credentials", "--out", str(out), "--fleet", "0:2"]) == 0
+    assert (out / "devices" / "watch-0001.pem").is_file()
+
+
+PROBES = {
+    "decision": decision,
+    "nwdaf": nwdaf,
+    "mec": mec,
+    "sensing": sensing,
+    "credentials": credentials,
+}
 
 if __name__ == "__main__":
     PROBES[sys.argv[1]]()

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -35,6 +36,7 @@ from deploy_files import (
     needs,
     parse_dockerfile,
     read_env_example,
+    required,
     stage_env,
 )
 from lean_site import build_site
@@ -46,9 +48,12 @@ from nser_mec.metrics import MecMetrics
 from nser_nwdaf import settings as nwdaf_settings
 from nser_nwdaf.metrics import NwdafMetrics
 from nser_sensing import netem
+from nser_sensing import transport as sensing_transport
 from nser_sensing.client import TARGET_ENV
+from nser_shared.credentials_cli import parse_fleet
 from nser_shared.links import DEFAULT_LINK_PROFILE
 from nser_shared.settings import Setting
+from nser_shared.tls import PkiLayout
 from nser_up.network import UpConfig
 from nser_up.scenarios import DEFAULT_SCENARIO, split_devices
 
@@ -90,6 +95,11 @@ def _settings_class(target: str) -> type:
 # Settings the compose topology fixes (hosts, ports, peers, models per instance, per-replica
 # names); every other setting of a service is passed through from the shell or .env.
 TOPOLOGY = {"host", "port", "metrics_port", "redis_url", "models", "consumer"}
+# Transport security is fixed too: TLS files and tokens in the credentials volume, never insecure.
+SECURITY = {"tls_cert", "tls_key", "tls_client_ca", "tokens_file", "insecure"}
+CREDENTIALS = PkiLayout(Path("/credentials"))  # where the credentials volume is mounted
+# Services that run once and exit; their dependents wait for them to complete successfully.
+ONE_SHOT = {"credentials"}
 # Variables every Python image sets for the interpreter or pip, read by them, not by nser.
 INTERPRETER_ENV = {
     "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR",
@@ -97,6 +107,7 @@ INTERPRETER_ENV = {
 }  # fmt: skip
 # Variables of the third-party images: what Grafana reads (GF_<SECTION>_<KEY>).
 IMAGE_ENV = {
+    "redis": {"REDISCLI_AUTH"},  # redis-cli's password, for the health check
     "grafana": {
         "GF_SECURITY_ADMIN_PASSWORD", "GF_AUTH_ANONYMOUS_ENABLED", "GF_AUTH_ANONYMOUS_ORG_ROLE",
         "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH",
@@ -133,8 +144,11 @@ def _allowed_env(name: str) -> set[str]:
     if target in ("mec", "decision", "nwdaf"):
         extra = {"NSER_CHECKPOINT_DIR"} if target == "mec" else set()
         return {s.env for s in _settings_table(target).values()} | extra | INTERPRETER_ENV
+    if target == "credentials":
+        return INTERPRETER_ENV
     if target == "sensing":
-        return {TARGET_ENV, netem.PROFILE_ENV} | INTERPRETER_ENV
+        transport = {s.env for s in sensing_transport.SETTINGS.values()}
+        return {TARGET_ENV, netem.PROFILE_ENV} | transport | INTERPRETER_ENV
     return IMAGE_ENV.get(name, set())
 
 
@@ -145,7 +159,7 @@ def _listening_ports(name: str) -> set[int]:
     env = _effective_env(name)
     names = {"mec": ("NSER_MEC_PORT", "NSER_MEC_METRICS_PORT"),
              "decision": ("NSER_DECISION_PORT",), "nwdaf": ("NSER_NWDAF_PORT",),
-             "sensing": ()}[target]  # fmt: skip
+             "sensing": (), "credentials": ()}[target]  # fmt: skip
     return {int(str(env[n])) for n in names}
 
 
@@ -251,7 +265,7 @@ def test_every_environment_variable_is_one_its_service_reads() -> None:
 def test_every_tunable_setting_can_be_passed_to_its_service() -> None:
     for target in ("mec", "decision", "nwdaf"):
         table = _settings_table(target)
-        tunable = {s.env for key, s in table.items() if key not in TOPOLOGY}
+        tunable = {s.env for key, s in table.items() if key not in TOPOLOGY | SECURITY}
         for name in _built(target):
             passed = {k for k, v in environment(SERVICES[name]).items() if v is None}
             assert passed == tunable, (
@@ -281,6 +295,9 @@ def test_published_ports_and_health_checks_use_the_ports_services_listen_on() ->
 def test_every_service_has_a_health_check() -> None:
     for name, service in SERVICES.items():
         check = service.get("healthcheck", {})
+        if name in ONE_SHOT:  # done when it exits 0: nothing to probe
+            assert service.get("restart") == "no", f"{name}: a one-shot job must not restart"
+            continue
         assert not check.get("disable"), f"{name}: health check disabled"
         target = _target(name)
         if target is not None and "test" not in check:
@@ -317,11 +334,16 @@ def test_dependencies_are_waited_for_until_healthy() -> None:
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
         for dependency, rule in depends.items():
             assert dependency in SERVICES, f"{name}: depends on unknown {dependency}"
-            assert rule.get("condition") == "service_healthy", f"{name} -> {dependency}"
+            wanted = (
+                "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            )
+            assert rule.get("condition") == wanted, f"{name} -> {dependency}"
             assert "profiles" not in SERVICES[dependency], f"{name} needs optional {dependency}"
         env = _effective_env(name)
         if env.get("REDIS_URL"):
-            assert str(env["REDIS_URL"]).startswith("redis://redis:6379/")
+            url = urlsplit(str(env["REDIS_URL"]))
+            assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379), name
+            assert url.password == "<NSER_REDIS_PASSWORD>", f"{name}: Redis without its password"
             assert "redis" in depends, f"{name} uses Redis without waiting for it"
         if env.get(TARGET_ENV):
             host, _, port = str(env[TARGET_ENV]).rpartition(":")
@@ -371,6 +393,81 @@ def test_sensing_containers_shape_their_own_uplink_and_the_client_does_not() -> 
     run = " ".join(STAGES["sensing"].all("RUN"))
     assert "iproute2" in run
     assert "setcap cap_net_admin+ep" in run
+
+
+# --- transport security ------------------------------------------------------------------------
+
+
+def _volume_mounts(name: str) -> dict[str, str]:
+    """container path -> "volume[:mode]" of a service's named-volume mounts."""
+    found = {}
+    for volume in SERVICES[name].get("volumes", []):
+        source, target, *mode = str(volume).split(":")
+        if not source.startswith("."):
+            found[target] = ":".join([source, *mode])
+    return found
+
+
+def _tls_files(name: str) -> dict[str, str]:
+    """The container's TLS and token file settings (variable -> path)."""
+    tls = ("_TLS_", "_TOKENS_FILE", "_DEVICE_CERTS")
+    return {k: str(v) for k, v in _effective_env(name).items() if any(t in k for t in tls)}
+
+
+def test_every_nser_service_runs_secure_with_files_from_the_credentials_volume() -> None:
+    pki = {str(p) for p in (CREDENTIALS.ca_cert, CREDENTIALS.server_cert, CREDENTIALS.server_key,
+                            CREDENTIALS.devices, CREDENTIALS.root / "api-tokens.json")}  # fmt: skip
+    wanted = {
+        "mec": {"NSER_MEC_TLS_CERT", "NSER_MEC_TLS_KEY", "NSER_MEC_TLS_CLIENT_CA"},
+        "decision": {"NSER_DECISION_TLS_CERT", "NSER_DECISION_TLS_KEY"},
+        "nwdaf": {"NSER_NWDAF_TLS_CERT", "NSER_NWDAF_TLS_KEY"},
+        "sensing": {s.env for k, s in sensing_transport.SETTINGS.items() if k != "insecure"},
+    }
+    for name in SERVICES:
+        target = _target(name)
+        if target not in wanted:
+            continue
+        files = _tls_files(name)
+        assert wanted[target] <= set(files), f"{name}: TLS settings {sorted(files)}"
+        assert set(files.values()) <= pki, f"{name}: {files} outside the credentials volume"
+        assert not [k for k in _effective_env(name) if k.endswith("_INSECURE")], name
+        assert _volume_mounts(name).get(str(CREDENTIALS.root)) == "credentials:ro", name
+        assert "credentials" in SERVICES[name]["depends_on"], f"{name} may start before its files"
+
+
+def test_the_credentials_job_covers_every_sensing_device() -> None:
+    argv = _argv("credentials")
+    assert argv[:4] == ["python", "-m", "nser_shared.cli", "credentials"]
+    assert argv[argv.index("--out") + 1] == str(CREDENTIALS.root)
+    assert _volume_mounts("credentials")[str(CREDENTIALS.root)] == "credentials"
+    fleet = parse_fleet(argv[argv.index("--fleet") + 1])
+    assert "--kind" not in argv  # mixed, as the sensing clients deal kinds
+    groups = []
+    for name in _built("sensing"):
+        client = _argv(name)
+        option = {client[i]: client[i + 1] for i in range(len(client) - 1)}
+        assert "--kind" not in option, f"{name}: its kinds would not match the certificates"
+        groups.append((int(option["--first-device"]), int(option["--devices"])))
+    assert sorted(fleet) == sorted(groups)
+    mkdir = " ".join(STAGES["credentials"].all("RUN"))
+    assert f"chown nser:nser {CREDENTIALS.root}" in mkdir  # the volume starts owned by nser
+
+
+def test_redis_requires_the_password_every_client_uses() -> None:
+    argv = _argv("redis")
+    assert argv[argv.index("--requirepass") + 1] == "<NSER_REDIS_PASSWORD>"
+    assert _effective_env("redis")["REDISCLI_AUTH"] == "<NSER_REDIS_PASSWORD>"
+    assert "NSER_REDIS_PASSWORD" in required(COMPOSE.read_text())
+    assert read_env_example().active["NSER_REDIS_PASSWORD"] == ""  # no shipped password
+
+
+def test_prometheus_scrapes_over_https_trusting_the_dev_ca() -> None:
+    config = yaml.safe_load(PROMETHEUS_YML.read_text())
+    for job in config["scrape_configs"]:
+        assert job["scheme"] == "https", job["job_name"]
+        ca = Path(job["tls_config"]["ca_file"])
+        assert ca == CREDENTIALS.ca_cert, job["job_name"]
+    assert _volume_mounts("prometheus")[str(CREDENTIALS.root)] == "credentials:ro"
 
 
 # --- Prometheus ----------------------------------------------------------------------------
@@ -536,7 +633,13 @@ def test_decision_and_analytics_images_do_not_install_torch() -> None:
 
 @pytest.mark.parametrize(
     ("target", "requirements"),
-    [("decision", "api.txt"), ("nwdaf", "api.txt"), ("mec", "ml.txt"), ("sensing", "ml.txt")],
+    [
+        ("decision", "api.txt"),
+        ("nwdaf", "api.txt"),
+        ("mec", "ml.txt"),
+        ("sensing", "ml.txt"),
+        ("credentials", "api.txt"),
+    ],
 )
 def test_each_service_starts_with_only_the_packages_its_image_installs(
     target: str, requirements: str, tmp_path: Path

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from support.decision import DecisionUnderTest, settings_for
+from support.decision import DecisionUnderTest, client, settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.mec import MecProcess
 from support.processes import RedisChild, free_port
@@ -15,6 +14,7 @@ from support.processes import RedisChild, free_port
 from nser_decision.api import create_app
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import WindowFramer, build_devices
+from nser_sensing.transport import INSECURE
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def network(
         settings = settings_for(redis_server.url, receiver, confirm_windows=2)
         with (
             UvicornThread(create_app(settings)) as server,
-            httpx.Client(base_url=server.url) as http,
+            client(server.url) as http,
         ):
             yield mec, DecisionUnderTest(server.url, redis_server.client(), receiver, http)
     mec.terminate()
@@ -41,7 +41,7 @@ def _play(mec: MecProcess, decision: DecisionUnderTest, scene: str, seed: int) -
     before = decision.decided()
     devices = build_devices(6, scene=scene, seconds=15.0, cells=2, seed=seed)
     report = run_sensing(
-        devices, WindowFramer(hop_s=1.0), ClientConfig(mec.address, realtime=False)
+        devices, WindowFramer(hop_s=1.0), ClientConfig(mec.address, INSECURE, realtime=False)
     )
     decision.wait_decided(before + len(report.records))
     ids = {d.device_id for d in devices}

@@ -12,6 +12,7 @@ from support.processes import RedisChild, free_port, wait_until
 
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import WindowFramer, build_devices
+from nser_sensing.transport import INSECURE
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.results import RESULTS_STREAM, STAGES, ResultRecord
 from nser_shared.windows import PayloadDtype
@@ -43,7 +44,7 @@ def test_assault_scene_results_land_in_the_stream(
     report = run_sensing(
         devices,
         WindowFramer(hop_s=1.0),
-        ClientConfig(mec.address, dtype=PayloadDtype.INT8, stream=stream, realtime=False),
+        ClientConfig(mec.address, INSECURE, dtype=PayloadDtype.INT8, stream=stream, realtime=False),
     )
     answered = [r for r in report.records if r.status == "OK"]
     assert len(answered) == len(report.records) == 4 * 6  # 8 s, 3 s windows, 1 s hop
@@ -74,7 +75,7 @@ def test_quiet_home_is_mostly_classified_as_no_scream(
     _, mec = network
     devices = build_devices(3, scene="quiet-home", seconds=10.0, seed=1)
     report = run_sensing(
-        devices, WindowFramer(hop_s=1.0), ClientConfig(mec.address, realtime=False)
+        devices, WindowFramer(hop_s=1.0), ClientConfig(mec.address, INSECURE, realtime=False)
     )
     labels = [r.detection for r in report.records]
     assert all(r.truth_detection == "non_scream" for r in report.records)

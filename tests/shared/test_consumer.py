@@ -10,7 +10,13 @@ import redis
 from support.processes import RedisChild
 from support.results import make_record
 
-from nser_shared.consumer import DEAD_LETTER_STREAM, ConsumerConfig, Pipeline, StreamConsumer
+from nser_shared.consumer import (
+    DEAD_LETTER_STREAM,
+    DONE_TTL_S,
+    ConsumerConfig,
+    Pipeline,
+    StreamConsumer,
+)
 from nser_shared.results import RESULTS_STREAM, ResultRecord
 
 COUNTS = "test:counts"
@@ -63,6 +69,11 @@ def test_each_result_is_applied_once_even_when_published_twice(redis_server: Red
     assert counts == {"phone-0": 10, "phone-1": 10, "phone-2": 10}
     assert consumer.stats.duplicates == 10
     assert client.xpending(RESULTS_STREAM, "test")["pending"] == 0
+    config = _config()
+    markers = [client.hgetall(config.done_key(r.result_id)) for r in records]
+    assert [int(m[b"applied"]) for m in markers] == [1] * 30  # the marker records each outcome
+    assert [int(m.get(b"redelivered", 0)) for m in markers] == [1] * 10 + [0] * 20
+    assert all(0 < client.ttl(config.done_key(r.result_id)) <= DONE_TTL_S for r in records)
 
 
 def test_undecodable_entry_goes_to_the_dead_letter_stream(redis_server: RedisChild) -> None:

@@ -12,6 +12,7 @@ from nser_decision.store import COUNTS
 from nser_shared.results import RESULTS_STREAM, ResultRecord
 from support.http import WebhookReceiver
 from support.processes import wait_until
+from support.tokens import TOKENS_PATH, bearer
 
 
 @dataclass
@@ -32,6 +33,11 @@ class DecisionUnderTest:
         wait_until(lambda: self.decided() >= count, timeout_s, f"{count} decisions")
 
 
+def client(url: str) -> httpx.Client:
+    """A client of the service at `url` that sends the operator token."""
+    return httpx.Client(base_url=url, headers=bearer(), timeout=10)
+
+
 def settings_for(
     redis_url: str, receiver: WebhookReceiver, **overrides: object
 ) -> DecisionSettings:
@@ -44,5 +50,6 @@ def settings_for(
         "incident_gap_seconds": 10.0,
         "escalate_after_windows": 5,
         "confirm_windows": 1,  # most tests: one window, one alert; confirmation has its own test
+        "tokens_file": TOKENS_PATH,
     }
     return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]

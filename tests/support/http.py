@@ -16,10 +16,18 @@ from support.processes import free_port, wait_until
 
 
 class UvicornThread:
-    def __init__(self, app: Any) -> None:
+    """`app` under uvicorn on loopback. `propagate_logs`: uvicorn's loggers, its access log
+    included, log to the root logger at DEBUG (so `caplog` sees every line)."""
+
+    def __init__(self, app: Any, propagate_logs: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = (
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
+                           log_level="debug", access_log=True)
+            if propagate_logs
+            else uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )  # fmt: skip
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -13,16 +13,21 @@ from prometheus_client.parser import text_string_to_metric_families
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.processes import MecChild
+from nser_shared.processes import MecChild, client_ssl_context, grpc_channel
+from nser_shared.tls import PkiLayout
 from nser_shared.windows import DeviceKind, PayloadDtype, encode_window
 
 
 class MecProcess(MecChild):
-    """`MecChild` plus a channel and stub for the test to call it with."""
+    """`MecChild` plus a channel and stub for the test to call it with: plaintext (the server
+    runs --insecure) unless `pki` is given (then mutual TLS, and the channel presents the
+    services' certificate: it may probe health, not classify; devices need their own)."""
 
-    def __init__(self, redis_url: str, log_path: Path, *extra: str) -> None:
-        super().__init__(redis_url, log_path, ["--threads", "1", *extra])
-        self.channel = grpc.insecure_channel(self.address)
+    def __init__(
+        self, redis_url: str, log_path: Path, *extra: str, pki: PkiLayout | None = None
+    ) -> None:
+        super().__init__(redis_url, log_path, ["--threads", "1", *extra], pki=pki)
+        self.channel = grpc_channel(self.address, pki)
         self.stub = self.stub_for(self.channel)
 
     @staticmethod
@@ -68,7 +73,8 @@ def feature_window(
 
 def metric_value(process: MecProcess, name: str, **labels: str) -> float:
     """The current value of sample `name` with `labels` on the server's /metrics (0 if absent)."""
-    text = httpx.get(f"http://127.0.0.1:{process.metrics_port}/metrics", timeout=5).text
+    verify = True if process.pki is None else client_ssl_context(process.pki.ca_cert)
+    text = httpx.get(process.metrics_url, timeout=5, verify=verify).text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):

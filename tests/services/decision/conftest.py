@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from support.decision import DecisionUnderTest, settings_for
+from support.decision import DecisionUnderTest, client, settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild
 
@@ -23,5 +22,5 @@ def receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 def decision(redis_server: RedisChild, receiver: WebhookReceiver) -> Iterator[DecisionUnderTest]:
     app = create_app(settings_for(redis_server.url, receiver))
-    with UvicornThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+    with UvicornThread(app) as server, client(server.url) as http:
         yield DecisionUnderTest(server.url, redis_server.client(), receiver, http)

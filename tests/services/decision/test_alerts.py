@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support.decision import DecisionUnderTest, settings_for
+from support.decision import DecisionUnderTest, client, settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild, wait_until
 from support.results import make_record
+from support.tokens import bearer
 
 from nser_decision.api import create_app
 from nser_shared.consumer import DEAD_LETTER_STREAM
@@ -74,7 +75,7 @@ def test_webhook_that_always_fails_is_marked_failed_not_lost(
             client.xadd(RESULTS_STREAM, make_record().to_fields())  # type: ignore[arg-type]
 
             def states() -> set[str]:
-                alerts = httpx.get(f"{server.url}/v1/alerts").json()["alerts"]
+                alerts = httpx.get(f"{server.url}/v1/alerts", headers=bearer()).json()["alerts"]
                 return {r["state"] for a in alerts for r in a["responders"]}
 
             wait_until(lambda: states() == {"failed"}, 15.0, "failed deliveries")
@@ -218,7 +219,7 @@ def test_an_incident_alerts_only_once_confirmed_by_a_second_window(
 ) -> None:
     with WebhookReceiver() as receiver:
         app = create_app(settings_for(redis_server.url, receiver, confirm_windows=2))
-        with UvicornThread(app) as server, httpx.Client(base_url=server.url) as http:
+        with UvicornThread(app) as server, client(server.url) as http:
             d = DecisionUnderTest(server.url, redis_server.client(), receiver, http)
             t0 = time.time()
             d.publish(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from support.processes import RedisChild, free_port, wait_until
 from support.results import make_record
+from support.tokens import TOKENS_PATH
 
 from nser_decision.store import ALERTS, COUNTS
 from nser_shared.processes import HttpServiceChild
@@ -21,7 +22,8 @@ DEVICES, WINDOWS = 50, 20  # 1,000 negative-scream results, one incident per dev
 def _replica(name: str, redis_url: str, workdir: Path) -> HttpServiceChild:
     port = free_port()
     args = ["--port", str(port), "--redis-url", redis_url, "--consumer", name,
-            "--claim-idle-ms", "500", "--incident-gap-seconds", "600"]  # fmt: skip
+            "--claim-idle-ms", "500", "--incident-gap-seconds", "600",
+            "--tokens-file", TOKENS_PATH, "--insecure"]  # fmt: skip
     return HttpServiceChild("nser_decision", args, workdir / f"{name}.log", port)
 
 

@@ -152,3 +152,13 @@ def test_stream_ends_on_bad_window_naming_its_sequence(mec: MecProcess) -> None:
     assert caught.value.code() == Code.INVALID_ARGUMENT
     assert "window sequence 3" in caught.value.details()
     assert {a.sequence for a in answers} <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("garbage", [b"\xff\xff\xff", b"\x0a\x80", b"\x12\x05abc"])
+def test_bytes_that_are_not_a_window_are_invalid_argument(mec: MecProcess, garbage: bytes) -> None:
+    raw = mec.channel.unary_unary("/nser.v1.MecInference/Classify")  # bytes in, bytes out
+    with pytest.raises(grpc.RpcError) as caught:
+        raw(garbage, timeout=10)
+    assert caught.value.code() == Code.INVALID_ARGUMENT
+    assert "not a nser.v1.FeatureWindow" in caught.value.details()
+    assert mec.stub.Classify(feature_window(), timeout=10).detection.label

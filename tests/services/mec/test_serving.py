@@ -116,3 +116,27 @@ def test_full_queue_refuses_with_resource_exhausted(
         assert server.stub.Classify(window, timeout=30).model == "teacher"
     finally:
         server.terminate()
+
+
+def test_a_window_answered_twice_keeps_its_result_id(
+    mec: MecProcess, module_redis: RedisChild
+) -> None:
+    """A device that retries after losing an answer gets the same result id, so the consumers'
+    done markers apply the result once; another window gets another id."""
+    window = feature_window(sequence=4242, device_id="watch-0042")
+    first = mec.stub.Classify(window, timeout=10)
+    again = mec.stub.Classify(window, timeout=10)
+    other = mec.stub.Classify(feature_window(sequence=4243, device_id="watch-0042"), timeout=10)
+    assert first.result_id == again.result_id
+    assert other.result_id != first.result_id
+    client = module_redis.client()
+    wait_until(
+        lambda: (
+            [f[b"result_id"] for _, f in client.xrange(RESULTS_STREAM)].count(
+                first.result_id.encode()
+            )
+            == 2
+        ),
+        10.0,
+        "both copies published",
+    )

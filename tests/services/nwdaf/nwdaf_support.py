@@ -14,6 +14,7 @@ import httpx
 import redis
 import uvicorn
 from support.processes import free_port, wait_until
+from support.tokens import TOKENS_PATH, bearer
 
 from nser_nwdaf.app import create_app
 from nser_nwdaf.keys import CONSUMER_GROUP
@@ -55,7 +56,8 @@ class ServedApp:
         assert not self.thread.is_alive(), "the service did not stop"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10.0)
+        """A client that sends the operator token (it may do everything)."""
+        return httpx.Client(base_url=self.url, headers=bearer(), timeout=10.0)
 
 
 class Receiver:
@@ -112,6 +114,7 @@ def fast_settings(redis_url: str, **overrides: Any) -> NwdafSettings:
         "notify_backoff_seconds": 0.05,
         "notify_attempts": 4,
         "notify_timeout_seconds": 2.0,
+        "tokens_file": TOKENS_PATH,
     }
     return NwdafSettings(**{**values, **overrides})
 

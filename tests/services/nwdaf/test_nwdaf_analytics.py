@@ -10,6 +10,8 @@ from nwdaf_support import ANALYTICS, CELL_A, CELL_B, ServedApp, area, publish, w
 from support.processes import RedisChild
 from support.results import make_record
 
+from nser_shared.results import RESULTS_STREAM
+
 
 def _get(nwdaf: ServedApp, event: str, **params: Any) -> dict[str, Any]:
     query = {"event-id": event, **{k: json.dumps(v) for k, v in params.items()}}
@@ -95,6 +97,10 @@ def test_nf_load_and_dn_performance_come_from_the_results_timings(
     assert load["nserMaxInferenceMs"] == 1.8
     assert load["nserAvgBatchSize"] == 1.0
     assert 0 <= load["nfLoadLevelAverage"] <= load["nfLoadLevelpeak"] <= 100
+    backlog = {b["group"]: b for b in load["nserResultsBacklog"]}
+    assert backlog["nwdaf"]["lag"] == 0  # consumed: nothing left behind
+    assert backlog["nwdaf"]["pending"] == 0
+    assert backlog["nwdaf"]["streamLength"] == redis_server.client().xlen(RESULTS_STREAM)
     perf = _get(nwdaf, "DN_PERFORMANCE", **{"event-filter": {"networkArea": area(CELL_A)}})
     (info,) = perf["dnPerfInfos"]
     data = info["dnPerf"][0]["perfData"]

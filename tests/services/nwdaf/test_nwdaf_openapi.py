@@ -3,6 +3,7 @@ service on loopback, never get a 5xx, and every answer matches what the document
 
 The document is taken from the app itself at import time (schemathesis' lazy fixture loader does
 not work with this pytest), and a test pins that the served /openapi.json is the same document.
+Requests carry the operator token, which may do everything (access control: test_nwdaf_access.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from support.processes import RedisChild, free_port
+from support.tokens import TOKENS_PATH, bearer
 
 from nser_nwdaf.app import create_app
 from nser_nwdaf.settings import NwdafSettings
@@ -43,7 +45,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         redis_server.stop()
 
 
-DOCUMENT = create_app(NwdafSettings()).openapi()
+DOCUMENT = create_app(NwdafSettings(tokens_file=TOKENS_PATH)).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
@@ -58,7 +60,7 @@ def test_the_served_document_is_the_one_under_test(served: ServedApp) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_generated_requests_get_documented_answers_and_no_5xx(case: Any, served: ServedApp) -> None:
-    response = case.call(base_url=served.url, timeout=10)
+    response = case.call(base_url=served.url, headers=bearer(), timeout=10)
     assert response.status_code < 500, response.text
     case.validate_response(
         response,

@@ -60,11 +60,13 @@ def test_two_replicas_count_each_result_once(
     first, second = replicas
     assert _counted(first) + _counted(second) == len(records)
     for replica in replicas:  # either replica answers for all of them
-        body = httpx.get(f"{replica.url}{ANALYTICS}", params={"event-id": "NSER_EMOTION"}).json()
+        with replica.client() as http:
+            body = http.get(ANALYTICS, params={"event-id": "NSER_EMOTION"}).json()
         infos = body["nserEmotionInfos"]
         assert sum(i["results"] for i in infos) == len(records)
         assert sum(i["typeCounts"]["negative"] for i in infos) == 75
-    load = httpx.get(f"{first.url}{ANALYTICS}", params={"event-id": "NF_LOAD"}).json()
+    with first.client() as http:
+        load = http.get(ANALYTICS, params={"event-id": "NF_LOAD"}).json()
     assert load["nfLoadLevelInfos"][0]["nserResults"] == len(records)
 
 
@@ -73,13 +75,14 @@ def test_two_replicas_send_each_periodic_report_once(
 ) -> None:
     first = replicas[0]
     started = time.time()  # before createdAt: the bound below is never too tight
-    created = httpx.post(
-        f"{first.url}{SUBSCRIPTIONS}",
-        json={
-            "eventSubscriptions": [{"event": "NF_LOAD", "repetitionPeriod": 1}],
-            "notificationURI": receiver.url,
-        },
-    )
+    with first.client() as http:
+        created = http.post(
+            SUBSCRIPTIONS,
+            json={
+                "eventSubscriptions": [{"event": "NF_LOAD", "repetitionPeriod": 1}],
+                "notificationURI": receiver.url,
+            },
+        )
     assert created.status_code == 201
     receiver.wait_for(3, timeout_s=6)
     time.sleep(0.5)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from nwdaf_support import CELL_A, SUBSCRIPTIONS, ServedApp, area
 from support.processes import RedisChild, free_port
+from support.tokens import TOKENS_PATH, bearer
 
 from nser_shared.processes import HttpServiceChild
 
@@ -70,7 +71,8 @@ def test_immediate_report_comes_back_in_the_created_subscription(nwdaf: ServedAp
 
 def _start_service(redis_url: str, port: int, log: Path) -> HttpServiceChild:
     """`python -m nser_nwdaf` on `port`, once its /readyz says 200."""
-    args = ["--port", str(port), "--redis-url", redis_url]
+    args = ["--port", str(port), "--redis-url", redis_url, "--tokens-file", TOKENS_PATH,
+            "--insecure"]  # fmt: skip
     child = HttpServiceChild("nser_nwdaf", args, log, port)
     child.start(timeout_s=30)
     return child
@@ -83,14 +85,14 @@ def test_subscriptions_survive_a_restart_of_the_service(
     base = f"http://127.0.0.1:{port}{SUBSCRIPTIONS}"
     first = _start_service(redis_server.url, port, tmp_path / "nwdaf-1.log")
     try:
-        created = httpx.post(base, json=subscription(), timeout=5)
+        created = httpx.post(base, json=subscription(), headers=bearer(), timeout=5)
         assert created.status_code == 201, created.text
         location = created.headers["location"]
     finally:
         assert first.stop() == 0  # SIGTERM: a clean shutdown
     second = _start_service(redis_server.url, port, tmp_path / "nwdaf-2.log")
     try:
-        got = httpx.get(location, timeout=5)
+        got = httpx.get(location, headers=bearer(), timeout=5)
         assert got.status_code == 200
         assert got.json()["notifCorrId"] == "corr-1"
     finally:

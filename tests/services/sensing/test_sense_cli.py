@@ -13,6 +13,7 @@ import pytest
 from fake_mec import FakeMec
 from support.processes import free_port
 
+from nser_sensing.sentlog import read_sent_log
 from nser_shared.audio import write_audio
 from nser_shared.cli import main as nser_main
 
@@ -164,3 +165,54 @@ def test_sense_plays_a_folder_of_recordings_without_ground_truth(
     assert "5 windows framed" in printed  # a.wav (4 s): 2 windows, b.flac (3 s): 1, a.wav: 2
     assert "none known for this source" in printed
     assert {w.device_id for w in fake_mec.windows()} == {"watch-0000", "watch-0001", "watch-0002"}
+
+
+def test_sent_log_has_one_line_per_window_with_its_outcome(
+    fake_mec: FakeMec, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_mec.fail_first, fake_mec.fail_code = 1, grpc.StatusCode.INVALID_ARGUMENT
+    log = tmp_path / "logs" / "sent.jsonl"
+    options = ["--target", fake_mec.target, "--scene", "assault", "--devices", "2"]
+    options += ["--duration", "5", "--fast", "--sent-log", str(log)]
+    assert nser_main(["sense", *options]) == 0
+    lines = read_sent_log(log)
+    assert len(lines) == 6  # 2 devices x 3 windows of 3 s at a 1 s hop
+    refused = [line for line in lines if line["status"] != "OK"]
+    assert len(refused) == 1
+    assert refused[0]["status"] == "INVALID_ARGUMENT"
+    assert refused[0]["result_id"] == ""
+    for line in lines:
+        if line["status"] == "OK":
+            assert line["result_id"] == f"r-{line['device_id']}-{line['sequence']}"
+            assert line["attempts"] == 1
+    assert nser_main(["sense", *options]) == 0  # a second run appends
+    assert len(read_sent_log(log)) == 12
+
+
+def test_sent_log_that_is_a_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert nser_main(["sense", "--sent-log", str(tmp_path)]) == 1
+    assert "--sent-log must be a file path" in capsys.readouterr().err
+
+
+def test_without_tls_files_or_insecure_nothing_is_sent(
+    fake_mec: FakeMec, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NSER_SENSE_INSECURE")
+    options = ["--target", fake_mec.target, "--devices", "1", "--duration", "3", "--fast"]
+    assert nser_main(["sense", *options]) == 1
+    err = capsys.readouterr().err
+    assert "mutual TLS only" in err
+    assert "--tls-ca (NSER_SENSE_TLS_CA)" in err
+    assert "--insecure" in err
+    assert fake_mec.received == []
+
+
+def test_insecure_warns_once_that_windows_are_plaintext(
+    fake_mec: FakeMec, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = ["--target", fake_mec.target, "--devices", "2", "--duration", "3", "--fast"]
+    assert nser_main(["sense", *options, "--insecure"]) == 0
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "plaintext" in r.message]
+    assert len(warnings) == 1

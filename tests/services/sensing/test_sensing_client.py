@@ -16,11 +16,13 @@ from nser_sensing.client import ClientConfig, MecUnreachableError, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
 from nser_sensing.metrics import OK, summary_text
 from nser_sensing.session import DeviceSession, Pending
+from nser_sensing.transport import INSECURE
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.links import LinkProfile
 from nser_shared.windows import PayloadDtype, decode_window
 
-FAST = {"realtime": False, "backoff_s": 0.01, "connect_timeout_s": 5.0}
+# The fake MEC is plaintext: every client here runs --insecure (mutual TLS: mec/test_mtls.py).
+FAST = {"realtime": False, "backoff_s": 0.01, "connect_timeout_s": 5.0, "transport": INSECURE}
 
 
 def _devices(count: int = 1, seconds: float = 5.0, scene: str = "assault") -> list[Device]:
@@ -175,7 +177,7 @@ def test_realtime_mode_paces_windows_at_the_hop(fake_mec: FakeMec) -> None:
     devices = _devices(seconds=3.5)
     started = time.time()
     report = run_sensing(
-        devices, WindowFramer(hop_s=0.25), ClientConfig(fake_mec.target, realtime=True)
+        devices, WindowFramer(hop_s=0.25), ClientConfig(fake_mec.target, INSECURE, realtime=True)
     )
     captured = [w.captured_at.ToMicroseconds() / 1e6 for w in fake_mec.windows()]
     assert len(captured) == 3
@@ -187,7 +189,9 @@ def test_realtime_mode_paces_windows_at_the_hop(fake_mec: FakeMec) -> None:
 
 
 def test_unreachable_target_fails_clearly() -> None:
-    config = ClientConfig(f"127.0.0.1:{free_port()}", connect_timeout_s=0.5, realtime=False)
+    config = ClientConfig(
+        f"127.0.0.1:{free_port()}", INSECURE, connect_timeout_s=0.5, realtime=False
+    )
     with pytest.raises(MecUnreachableError, match="cannot reach the MEC"):
         run_sensing(_devices(seconds=3.0), WindowFramer(), config)
 

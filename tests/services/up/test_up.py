@@ -17,6 +17,8 @@ import pytest
 from support.processes import wait_until
 
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
+from nser_shared.device_ids import fleet_device_ids
+from nser_shared.tls import PkiLayout, read_secret
 
 NSER = [sys.executable, "-c", "from nser_shared.cli import main; raise SystemExit(main())"]
 
@@ -73,9 +75,20 @@ def _bucket_width(value_s: float) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="scripts/system_packages.sh")
 def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "12")
+    up = _start_up(tmp_path, "--duration", "12")  # secure by default
     stdout, stderr = up.communicate(timeout=300)
     assert up.returncode == 0, stderr[-3000:]
+    # Secure: a dev PKI in the run folder, mutual TLS, HTTPS scrapes, Redis with its password.
+    pki = PkiLayout(tmp_path / "credentials")
+    assert pki.device_ids() == sorted(fleet_device_ids(0, 4))
+    logs = tmp_path / "logs"
+    assert "gRPC (mutual TLS)" in (logs / "mec.log").read_text()
+    assert "scheme: https" in (logs / "prometheus.yml").read_text()
+    password = read_secret(pki.redis_password, "Redis password")
+    assert f"requirepass {password}" in next(logs.glob("redis-*.conf")).read_text()
+    everything = stdout + stderr + "".join(p.read_text() for p in logs.glob("*.log"))
+    assert password not in everything
+    assert "--insecure:" not in everything  # no service warns of plaintext
     assert "Ground truth against decisions" in stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["ground_truth"]) == {"assault", "party", "quiet-home"}
@@ -94,7 +107,7 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
 
 @pytest.mark.slow
 def test_a_dead_service_ends_the_run_with_its_name_and_no_orphans(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus")
+    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus", "--insecure")
     children = _wait_for_devices(up)
     decision = next(pid for pid, cmd in children.items() if "nser_decision" in cmd)
     os.kill(decision, signal.SIGKILL)
@@ -115,3 +128,25 @@ def test_ctrl_c_stops_every_service(tmp_path: Path) -> None:
     assert "interrupted by SIGINT" in stderr
     wait_until(lambda: not any(_alive(pid) for pid in children), 10.0, "no child left")
     assert "interrupted by SIGINT" in (tmp_path / "failure.txt").read_text()
+
+
+def test_insecure_runs_plaintext_and_every_service_says_so(tmp_path: Path) -> None:
+    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus", "--insecure")
+    _wait_for_devices(up)
+    up.send_signal(signal.SIGINT)
+    up.communicate(timeout=120)
+    assert not (tmp_path / "credentials").exists()
+    for log in ("mec.log", "decision.log", "nwdaf.log"):
+        warnings = [line for line in (tmp_path / "logs" / log).read_text().splitlines()
+                    if "WARNING" in line and "--insecure:" in line]  # fmt: skip
+        assert len(warnings) == 1, log
+        assert "plaintext" in warnings[0]
+
+
+def test_credentials_and_insecure_exclude_each_other(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*NSER, "up", "--insecure", "--credentials", str(tmp_path), "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--credentials and --insecure exclude each other" in done.stderr

@@ -1,0 +1,207 @@
+"""The soak report of `nser up --soak-interval S`: does anything grow without bound?
+
+Every S seconds the run samples, from the services' own interfaces: the MEC's answered and
+refused windows and the results it had to drop, the decision service's end-to-end histogram,
+every child process's resident memory (/proc/<pid>/status), Redis's used memory and the
+results stream's length. The report gives per interval the throughput, the end-to-end latency
+percentiles of the windows decided in that interval (from the histogram's bucket differences,
+as PromQL's `histogram_quantile(rate(...))` does), the errors, and the memory; then, per
+process, memory after warm-up against memory at the end.
+
+Growth is judged from the first sample after `warmup_s` (caches, arenas and the first batch of
+each shape settle in the first minute) to the last: a process whose memory grew by more than
+`GROWTH_LIMIT` over the rest of the run is flagged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from nser_shared.prom import Buckets, histogram_buckets, histogram_quantile, sample_value
+
+END_TO_END = "nser_decision_end_to_end_seconds"
+GROWTH_LIMIT = 0.10  # more than 10 % growth after warm-up is flagged
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of process `pid` in MiB, or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class SoakSample:
+    at_s: float  # seconds since the run started
+    windows_answered: float  # the MEC's OK answers, cumulative
+    windows_refused: float  # the MEC's answers with any other status, cumulative
+    publish_dropped: float  # results the MEC dropped from its full retry buffer, cumulative
+    end_to_end: Buckets  # the decision service's end-to-end histogram, cumulative
+    rss_mib: dict[str, float | None]  # process name -> resident memory
+    redis_used_mib: float | None
+    stream_length: int | None
+
+
+def take_sample(
+    at_s: float,
+    mec_metrics: str,
+    decision_metrics: str,
+    pids: Mapping[str, int],
+    redis_info: Callable[[], tuple[float, int]] | None,
+) -> SoakSample:
+    answered = sample_value(mec_metrics, "nser_mec_requests_total", {"code": "OK"})
+    every = sample_value(mec_metrics, "nser_mec_requests_total")
+    used, length = (None, None)
+    if redis_info is not None:
+        try:
+            used_bytes, length_value = redis_info()
+            used, length = used_bytes / 2**20, length_value
+        except Exception:  # a sample with a gap beats a stopped soak
+            pass
+    return SoakSample(
+        at_s=at_s,
+        windows_answered=answered,
+        windows_refused=every - answered,
+        publish_dropped=sample_value(mec_metrics, "nser_mec_publish_dropped_total"),
+        end_to_end=histogram_buckets(decision_metrics, END_TO_END),
+        rss_mib={name: rss_mib(pid) for name, pid in pids.items()},
+        redis_used_mib=used,
+        stream_length=length,
+    )
+
+
+def _bucket_delta(later: Buckets, earlier: Buckets) -> Buckets:
+    before = dict(earlier)
+    return [(le, count - before.get(le, 0.0)) for le, count in later]
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value * 1e3, 2)
+
+
+def intervals(samples: list[SoakSample]) -> list[dict[str, Any]]:
+    """Per interval between consecutive samples: throughput, latency, errors, memory."""
+    rows = []
+    for a, b in itertools.pairwise(samples):
+        seconds = max(b.at_s - a.at_s, 1e-9)
+        delta = _bucket_delta(b.end_to_end, a.end_to_end)
+        rows.append(
+            {
+                "until_s": round(b.at_s, 1),
+                "windows_per_s": round((b.windows_answered - a.windows_answered) / seconds, 2),
+                "refused": b.windows_refused - a.windows_refused,
+                "publish_dropped": b.publish_dropped - a.publish_dropped,
+                "decided": delta[-1][1] if delta else 0.0,
+                **{f"p{round(q * 100)}_ms": _ms(histogram_quantile(q, delta)) for q in QUANTILES},
+                "rss_mib": b.rss_mib,
+                "redis_used_mib": b.redis_used_mib,
+                "stream_length": b.stream_length,
+            }
+        )
+    return rows
+
+
+def memory_growth(samples: list[SoakSample], warmup_s: float) -> dict[str, dict[str, Any]]:
+    """Per process (and Redis): memory after warm-up, at the end, growth, and the flag."""
+    settled = next((s for s in samples if s.at_s >= warmup_s), samples[0])
+    last = samples[-1]
+    pairs = {name: (settled.rss_mib.get(name), last.rss_mib.get(name)) for name in last.rss_mib}
+    pairs["redis (used_memory)"] = (settled.redis_used_mib, last.redis_used_mib)
+    out: dict[str, dict[str, Any]] = {}
+    for name, (start, end) in pairs.items():
+        growth = None if start is None or end is None or start <= 0 else (end - start) / start
+        out[name] = {
+            "start_mib": None if start is None else round(start, 1),
+            "end_mib": None if end is None else round(end, 1),
+            "growth": None if growth is None else round(growth, 4),
+            "flagged": growth is not None and growth > GROWTH_LIMIT,
+        }
+    return out
+
+
+def soak_report(
+    samples: list[SoakSample], warmup_s: float, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    first, last = samples[0], samples[-1]
+    seconds = max(last.at_s - first.at_s, 1e-9)
+    whole = _bucket_delta(last.end_to_end, first.end_to_end)
+    return {
+        "config": dict(config),
+        "warmup_s": warmup_s,
+        "growth_limit": GROWTH_LIMIT,
+        "totals": {
+            "seconds": round(seconds, 1),
+            "windows_answered": last.windows_answered - first.windows_answered,
+            "windows_per_s": round((last.windows_answered - first.windows_answered) / seconds, 2),
+            "refused": last.windows_refused - first.windows_refused,
+            "publish_dropped": last.publish_dropped - first.publish_dropped,
+            **{f"p{round(q * 100)}_ms": _ms(histogram_quantile(q, whole)) for q in QUANTILES},
+        },
+        "memory": memory_growth(samples, warmup_s),
+        "intervals": intervals(samples),
+        "samples": [asdict(s) for s in samples],
+    }
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def soak_markdown(report: Mapping[str, Any]) -> str:
+    t = report["totals"]
+    c = report["config"]
+    lines = [
+        "# Soak run of `nser up`",
+        "",
+        f"Generated by `{c.get('command', 'nser up --soak-interval S')}`: scenario "
+        f"{c.get('scenario')}, {c.get('devices')} devices sending one window per "
+        f"{c.get('hop_s', 1.0):g} s each, placement {c.get('placement')}, for "
+        f"{t['seconds']:.0f} s.",
+        "",
+        f"Throughput {t['windows_per_s']:.1f} windows/s ({t['windows_answered']:.0f} answered), "
+        f"refused {t['refused']:.0f}, results dropped {t['publish_dropped']:.0f}; end-to-end "
+        f"latency p50 {_fmt(t['p50_ms'])} ms, p95 {_fmt(t['p95_ms'])} ms, "
+        f"p99 {_fmt(t['p99_ms'])} ms.",
+        "",
+        f"## Memory: after the {report['warmup_s']:.0f} s warm-up against the end",
+        "",
+        f"Flagged: growth above {report['growth_limit'] * 100:.0f} % over the rest of the run.",
+        "",
+        "| process | after warm-up MiB | end MiB | growth | flagged |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, row in report["memory"].items():
+        growth = "-" if row["growth"] is None else f"{row['growth'] * 100:+.1f} %"
+        lines.append(
+            f"| {name} | {_fmt(row['start_mib'])} | {_fmt(row['end_mib'])} | {growth} | "
+            f"{'YES' if row['flagged'] else 'no'} |"
+        )
+    names = list(report["memory"])[:-1]
+    lines += [
+        "",
+        "## Over time",
+        "",
+        "| until s | windows/s | decided | p50 ms | p95 ms | p99 ms | refused | dropped | "
+        + " | ".join(f"{n} MiB" for n in names)
+        + " | Redis MiB | stream length |",
+        "|" + "---:|" * (10 + len(names)),
+    ]
+    for row in report["intervals"]:
+        memory = " | ".join(_fmt(row["rss_mib"].get(n)) for n in names)
+        lines.append(
+            f"| {row['until_s']:.0f} | {row['windows_per_s']:.1f} | {row['decided']:.0f} | "
+            f"{_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | {_fmt(row['p99_ms'])} | "
+            f"{row['refused']:.0f} | {row['publish_dropped']:.0f} | {memory} | "
+            f"{_fmt(row['redis_used_mib'])} | {_fmt(row['stream_length'], 0)} |"
+        )
+    return "\n".join(lines) + "\n"

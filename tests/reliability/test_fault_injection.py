@@ -1,0 +1,186 @@
+"""Fault injection with real processes under steady load from real devices: kill -9 of the MEC,
+of a decision replica and of Redis, each followed by recovery; then the devices' sent-window
+logs are reconciled with the results stream, the decision layer's done markers and the alerts.
+
+What the design guarantees, and what these tests hold it to:
+
+- A result in the stream is applied by the decision layer exactly once, whoever dies: its effect,
+  its XACK and its done marker commit together, and copies find the marker (check_exactly_once).
+- No alert is duplicated, and alerts count every decided alerting window once (check_alerts).
+- Every window a device sent is settled in its log: acknowledged with a result id, or failed
+  with a gRPC status after its retries (windows sent while the MEC was down).
+- Losses the design accepts, each counted or bounded here:
+  * kill -9 of the MEC: results it acknowledged but had not yet handed to Redis (its publish
+    buffer lives in memory; it drains within milliseconds), bounded by the requests in flight
+    at the kill. A result it published whose answer never reached the device is published again
+    when the device retries, under the same result id (nser_shared.results.result_id_for), so
+    the decision layer applies it once.
+  * Redis down: results pushed out of the MEC's full publish buffer, counted exactly by
+    nser_mec_publish_dropped_total. Redis runs with `appendonly yes, appendfsync always`
+    (RedisChild(persistent=True)): what Redis acknowledged is on disk, so a kill -9 loses
+    nothing the MEC or a replica was told was written. With `everysec`, up to a second of
+    acknowledged XADDs (and decisions) could vanish with no counter anywhere.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from reliability_support import (
+    Fleet,
+    check_alerts,
+    check_decision_totals,
+    check_every_window_settled_once,
+    check_exactly_once,
+    decision_replica,
+    kill9,
+    mec_child,
+    metric,
+    reconcile,
+    wait_drained,
+)
+from support.processes import RedisChild, free_port, wait_until
+
+from nser_shared.processes import HttpServiceChild, MecChild
+from nser_shared.results import RESULTS_STREAM
+
+DEVICES = 6  # two windows a second each: 12 windows/s of steady load
+PUBLISH_BUFFER = 20  # small, so that a Redis outage overflows it (and the drops are counted)
+
+
+class Network:
+    def __init__(self, workdir: Path) -> None:
+        self.redis = RedisChild(free_port(), workdir, persistent=True)
+        self.redis.start()
+        self.mec: MecChild = mec_child(
+            self.redis.url, workdir, "--publish-buffer", str(PUBLISH_BUFFER)
+        )
+        self.mec.start()
+        self.replicas: dict[str, HttpServiceChild] = {
+            name: decision_replica(name, self.redis.url, workdir)
+            for name in ("replica-a", "replica-b")
+        }
+        for replica in self.replicas.values():
+            replica.start()
+        self.workdir = workdir
+
+    def fleet(self, first_device: int, seconds: float) -> Fleet:
+        fleet = Fleet(self.mec.address, self.workdir, first_device, DEVICES, seconds)
+        fleet.start()
+        return fleet
+
+    def stop(self) -> None:
+        for replica in self.replicas.values():
+            replica.stop()
+        self.mec.stop()
+        self.redis.stop()
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    net = Network(tmp_path_factory.mktemp("faults"))
+    try:
+        yield net
+    finally:
+        net.stop()
+
+
+def _settle(network: Network, fleet: Fleet) -> tuple[list[dict[str, object]], float]:
+    log = fleet.finish()
+    wait_drained(network.redis.url)
+    return log, time.time()
+
+
+def test_mec_killed_and_restarted_under_load(network: Network) -> None:
+    fleet = network.fleet(first_device=0, seconds=24.0)
+    fleet.wait_settled(4 * DEVICES)
+    killed_at = kill9(network.mec)
+    network.mec.start()  # the same ports: the devices' channel reconnects
+    ready_at = time.time()
+    log, _ = _settle(network, fleet)
+    rec = reconcile(network.redis.client(), log)
+    print("MEC kill -9:", rec.summary(), f"down {ready_at - killed_at:.1f} s")
+
+    check_every_window_settled_once(rec)
+    check_exactly_once(rec)
+    check_alerts(network.redis.client(), rec)
+    # Windows sent while the MEC was down failed UNAVAILABLE after their retries, no others.
+    assert rec.failed, "no window was sent while the MEC was down"
+    assert {line["status"] for line in rec.failed} == {"UNAVAILABLE"}
+    assert all(line["at"] >= killed_at for line in rec.failed)
+    # Recovery: the devices were answered again by the restarted MEC.
+    assert any(line["at"] > ready_at for line in rec.acked.values())
+    # Acknowledged but never published: only what was in flight at the kill.
+    assert len(rec.lost) <= DEVICES, rec.lost
+    assert all(killed_at - 1.0 <= rec.acked[r]["at"] <= killed_at + 0.5 for r in rec.lost)
+    # Published but never acknowledged: the answer died with the MEC.
+    assert len(rec.orphans) <= DEVICES, rec.orphans
+    for result_id in rec.orphans:
+        assert killed_at - 1.0 <= rec.records[result_id].received_at <= killed_at
+    check_decision_totals(network.redis.client())
+
+
+def test_decision_replica_killed_with_results_pending_is_taken_over(network: Network) -> None:
+    client = network.redis.client()
+    victim, survivor = network.replicas["replica-a"], network.replicas["replica-b"]
+    fleet = network.fleet(first_device=10, seconds=12.0)
+    fleet.wait_settled(4 * DEVICES)
+    assert victim.process is not None
+    victim.process.send_signal(signal.SIGSTOP)  # its blocked read still takes entries ...
+
+    def victim_pending() -> int:
+        entries = client.xpending_range(
+            RESULTS_STREAM, "decision", "-", "+", 1000, consumername="replica-a"
+        )
+        return len(entries)
+
+    wait_until(lambda: victim_pending() > 0, 20.0, "results pending on the stopped replica")
+    pending = victim_pending()
+    kill9(victim)  # ... and dies with them unacknowledged
+    log, _ = _settle(network, fleet)  # the survivor claims them after --claim-idle-ms
+    rec = reconcile(client, log)
+    print("replica kill -9:", rec.summary(), f"{pending} pending on the victim")
+
+    check_every_window_settled_once(rec)
+    check_exactly_once(rec)
+    check_alerts(client, rec)
+    assert (rec.failed, rec.lost, rec.orphans) == ([], set(), set())  # the MEC never noticed
+    assert httpx.get(f"{survivor.url}/readyz", timeout=5).status_code == 200
+    victim.start()  # recovery: back in the group
+    check_decision_totals(client)
+
+
+def test_redis_killed_and_restarted_under_load(network: Network) -> None:
+    mec_metrics = network.mec.metrics_url
+    dropped_before = metric(mec_metrics, "nser_mec_publish_dropped_total")
+    fleet = network.fleet(first_device=20, seconds=14.0)
+    fleet.wait_settled(4 * DEVICES)
+    kill9(network.redis)
+    time.sleep(3.0)  # the MEC keeps answering; its publish buffer overflows
+    network.redis.start()
+    log, _ = _settle(network, fleet)
+    client = network.redis.client()
+    rec = reconcile(client, log)
+    dropped = metric(mec_metrics, "nser_mec_publish_dropped_total") - dropped_before
+    print("Redis kill -9:", rec.summary(), f"dropped by the MEC {dropped:.0f}")
+
+    check_every_window_settled_once(rec)
+    check_exactly_once(rec)
+    check_alerts(client, rec)
+    assert (rec.failed, rec.orphans) == ([], set())  # the devices never noticed
+    # Every acknowledged result missing from the stream was pushed out of the MEC's buffer and
+    # counted there (a drop may also hit a result whose XADD had landed as Redis died).
+    assert dropped > 0, "the outage did not overflow the publish buffer"
+    assert 0 < len(rec.lost) <= dropped
+    urls = [replica.url for replica in network.replicas.values()]
+    wait_until(
+        lambda: all(httpx.get(f"{u}/readyz", timeout=5).status_code == 200 for u in urls),
+        15.0,
+        "every replica ready again",
+    )
+    check_decision_totals(client)
