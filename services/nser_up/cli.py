@@ -26,13 +26,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
+import redis
+
 from nser_shared.errors import NserError
 from nser_shared.links import LINK_PROFILES
 from nser_shared.processes import ChildProcessError
+from nser_shared.results import RESULTS_STREAM
 from nser_shared.tls import redact_url
 from nser_up.network import Network, UpConfig
 from nser_up.observe import END_TO_END, latency_table, render, snapshot
 from nser_up.scenarios import SCENARIOS, split_devices
+from nser_up.soak import SoakSample, soak_markdown, soak_report, take_sample
 from nser_up.summary import ground_truth, markdown
 
 log = logging.getLogger(__name__)
@@ -81,6 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a `nser credentials` folder to use (default: made in <run folder>/credentials)",
     )
     parser.add_argument(
+        "--soak-interval",
+        type=float,
+        default=0.0,
+        help="soak report: sample memory, throughput and latency every S seconds (soak.md)",
+    )
+    parser.add_argument(
+        "--soak-warmup", type=float, default=60.0, help="seconds before memory growth counts"
+    )
+    parser.add_argument(
         "--insecure",
         action="store_true",
         help="plaintext gRPC and HTTP, no API tokens, no Redis password (each service warns)",
@@ -92,6 +106,14 @@ def _config(args: argparse.Namespace) -> UpConfig:
         raise NserError(f"--duration must be at least 5 seconds, got {args.duration}")
     if args.cells < 1:
         raise NserError(f"--cells must be at least 1, got {args.cells}")
+    if not (math.isfinite(args.soak_interval) and args.soak_interval >= 0):
+        raise NserError(f"--soak-interval must be >= 0 seconds, got {args.soak_interval}")
+    if args.soak_interval and not args.soak_interval >= 1:
+        raise NserError(f"--soak-interval must be at least 1 second, got {args.soak_interval}")
+    if not (math.isfinite(args.soak_warmup) and 0 <= args.soak_warmup < args.duration):
+        raise NserError(
+            f"--soak-warmup must be >= 0 and shorter than --duration, got {args.soak_warmup}"
+        )
     if args.insecure and args.credentials is not None:
         raise NserError("--credentials and --insecure exclude each other")
     if args.credentials is not None and not args.credentials.is_dir():
@@ -110,6 +132,7 @@ def _config(args: argparse.Namespace) -> UpConfig:
         dtype=args.dtype, with_teacher=args.with_teacher,
         redis_url=os.environ.get("REDIS_URL") or None, prometheus=not args.no_prometheus,
         seed=args.seed, insecure=args.insecure, credentials=args.credentials,
+        soak_interval_s=args.soak_interval, soak_warmup_s=args.soak_warmup,
     )  # fmt: skip
 
 
@@ -128,9 +151,12 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
         mec_metrics = network.mec.metrics_url
         deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
         tty = sys.stdout.isatty()
+        soak = Soak(network, mec_metrics) if config.soak_interval_s else None
         while time.monotonic() < deadline and not network.devices_done():
             STOP.check()
             network.check()
+            if soak is not None and soak.due(config.soak_interval_s):
+                soak.sample()
             view = render(snapshot(network.http, mec_metrics, network.decision.url),
                           time.monotonic() - started, config.duration_s)  # fmt: skip
             print(("\033[2J\033[H" if tty else "") + view + ("" if tty else "\n"), flush=True)
@@ -138,6 +164,9 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
         STOP.check()
         network.check()
         time.sleep(2.0)  # the last windows reach the decision service
+        if soak is not None:
+            soak.sample()
+            soak.write(config, command)
         summary = summarise(network, config, command, time.monotonic() - started)
     except InterruptedRunError as exc:
         failure = f"interrupted by {exc}"
@@ -149,6 +178,53 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
         (config.out / "failure.txt").write_text(failure + "\n")
         raise NserError(f"the run stopped early: {failure}")
     return summary
+
+
+class Soak:
+    """The samples of a soak run (soak.py), taken from the running network."""
+
+    def __init__(self, network: Network, mec_metrics_url: str) -> None:
+        self.network = network
+        self.mec_metrics_url = mec_metrics_url
+        self.started = time.monotonic()
+        self.samples: list[SoakSample] = []
+        self.redis = redis.Redis.from_url(network.redis_url, socket_timeout=3)
+
+    def due(self, interval_s: float) -> bool:
+        return not self.samples or time.monotonic() - self.started >= (
+            self.samples[-1].at_s + interval_s
+        )
+
+    def _redis_info(self) -> tuple[float, int]:
+        return float(self.redis.info("memory")["used_memory"]), int(self.redis.xlen(RESULTS_STREAM))
+
+    def sample(self) -> None:
+        assert self.network.decision is not None
+        http = self.network.http
+        self.samples.append(
+            take_sample(
+                time.monotonic() - self.started,
+                _text(http, self.mec_metrics_url),
+                _text(http, f"{self.network.decision.url}/metrics"),
+                self.network.pids(),
+                self._redis_info,
+            )
+        )
+
+    def write(self, config: UpConfig, command: str) -> None:
+        if len(self.samples) < 2:
+            return
+        shown = {**_shown(config), "command": command, "hop_s": 1.0}
+        report = soak_report(self.samples, config.soak_warmup_s, shown)
+        (config.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
+        (config.out / "soak.md").write_text(soak_markdown(report))
+
+
+def _text(http: httpx.Client, url: str) -> str:
+    try:
+        return http.get(url, timeout=3).text
+    except httpx.HTTPError:
+        return ""
 
 
 def _shown(config: UpConfig) -> dict[str, Any]:

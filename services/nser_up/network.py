@@ -52,6 +52,8 @@ class UpConfig:
     seed: int = 0
     insecure: bool = False  # plaintext everywhere, no API tokens, no Redis password
     credentials: Path | None = None  # a `nser credentials` folder; None: out/credentials
+    soak_interval_s: float = 0.0  # > 0: sample memory, throughput and latency (soak.py)
+    soak_warmup_s: float = 60.0
 
     def device_ids(self) -> list[str]:
         """Every device of the scenario, as the sensing processes will name them."""
@@ -176,6 +178,10 @@ class Network:
                     child.check_alive()
                 continue
             child.check_alive()
+
+    def pids(self) -> dict[str, int]:
+        """Name -> pid of every running child (for the soak report's memory figures)."""
+        return {c.name: c.process.pid for c in self.children if c.process is not None}
 
     def devices_done(self) -> bool:
         return bool(self.sensing) and all(not s.alive() for _, s in self.sensing)

@@ -112,11 +112,22 @@ def intervals(samples: list[SoakSample]) -> list[dict[str, Any]]:
 
 
 def memory_growth(samples: list[SoakSample], warmup_s: float) -> dict[str, dict[str, Any]]:
-    """Per process (and Redis): memory after warm-up, at the end, growth, and the flag."""
-    settled = next((s for s in samples if s.at_s >= warmup_s), samples[0])
-    last = samples[-1]
-    pairs = {name: (settled.rss_mib.get(name), last.rss_mib.get(name)) for name in last.rss_mib}
-    pairs["redis (used_memory)"] = (settled.redis_used_mib, last.redis_used_mib)
+    """Per process (and Redis): memory after warm-up, at its last sample, growth, and the flag.
+
+    A process that ended before the run (a device fleet that played its scene) is compared at
+    its last sample."""
+    settled = [s for s in samples if s.at_s >= warmup_s] or samples[-1:]
+
+    def pair(read: Callable[[SoakSample], float | None]) -> tuple[float | None, float | None]:
+        values = [v for v in map(read, settled) if v is not None]
+        return (values[0], values[-1]) if values else (None, None)
+
+    def rss(name: str) -> Callable[[SoakSample], float | None]:
+        return lambda sample: sample.rss_mib.get(name)
+
+    names = list(dict.fromkeys(name for s in samples for name in s.rss_mib))
+    pairs = {name: pair(rss(name)) for name in names}
+    pairs["redis (used_memory)"] = pair(lambda sample: sample.redis_used_mib)
     out: dict[str, dict[str, Any]] = {}
     for name, (start, end) in pairs.items():
         growth = None if start is None or end is None or start <= 0 else (end - start) / start

@@ -75,7 +75,8 @@ def _bucket_width(value_s: float) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="scripts/system_packages.sh")
 def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "12")  # secure by default
+    # Secure by default; the soak report rides along (samples every 2 s).
+    up = _start_up(tmp_path, "--duration", "12", "--soak-interval", "2", "--soak-warmup", "1")
     stdout, stderr = up.communicate(timeout=300)
     assert up.returncode == 0, stderr[-3000:]
     # Secure: a dev PKI in the run folder, mutual TLS, HTTPS scrapes, Redis with its password.
@@ -101,6 +102,13 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
         width_ms = _bucket_width(ours[q] / 1e3) * 1e3
         assert abs(ours[q] - theirs[q]) <= width_ms, (q, ours[q], theirs[q])
     assert (tmp_path / "summary.md").read_text().startswith("# nser up: evening (edge)")
+    soak = json.loads((tmp_path / "soak.json").read_text())
+    answered = sum(s["windows_answered"] for s in summary["ground_truth"].values())
+    assert soak["totals"]["windows_answered"] == answered
+    assert soak["memory"]["nser_mec"]["end_mib"] > 50
+    assert soak["memory"]["nser_decision"]["end_mib"] > 20
+    assert len(soak["intervals"]) >= 3
+    assert "| nser_mec |" in (tmp_path / "soak.md").read_text()
     for log in ("mec.log", "decision.log", "nwdaf.log", "prometheus.log"):
         assert (tmp_path / "logs" / log).is_file()
 
@@ -141,6 +149,22 @@ def test_insecure_runs_plaintext_and_every_service_says_so(tmp_path: Path) -> No
                     if "WARNING" in line and "--insecure:" in line]  # fmt: skip
         assert len(warnings) == 1, log
         assert "plaintext" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--soak-interval", "-1"], "--soak-interval must be >= 0"),
+        (["--soak-interval", "0.5"], "--soak-interval must be at least 1 second"),
+        (["--soak-interval", "5", "--soak-warmup", "90"], "--soak-warmup must be >= 0 and shorter"),
+    ],
+)
+def test_bad_soak_arguments_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [*NSER, "up", *args, "--out", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert message in done.stderr
 
 
 def test_credentials_and_insecure_exclude_each_other(tmp_path: Path) -> None:
