@@ -45,13 +45,16 @@ class WindowRef(BaseModel):
 
 
 class PendingIncident(BaseModel):
-    """Alerting windows of a device not yet numerous enough to raise an alert."""
+    """Scream windows of a device that have not (yet) raised an alert: not enough alerting
+    windows, or screams that sound mostly positive."""
 
-    first_window: WindowRef
-    last_captured_at: float
-    windows: int
+    first_window: WindowRef | None  # the first alerting window; None while there is none
+    last_captured_at: float  # of the latest scream window
+    windows: int  # alerting (negative) windows
     scream_probability: float
-    negative_probability: float
+    negative_probability: float  # the highest of the alerting windows
+    # P(negative) of the latest scream windows of either valence, oldest first (bounded).
+    recent_negative: list[float] = Field(default_factory=list)
 
 
 class Alert(BaseModel):

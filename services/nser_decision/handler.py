@@ -55,12 +55,14 @@ class DecisionHandler:
 
     async def read(self, tx: Pipeline, record: ResultRecord) -> State:
         decision = self.policy.decide(record)
-        if decision is not Decision.NEGATIVE_SCREAM:
+        if decision not in (Decision.NEGATIVE_SCREAM, Decision.POSITIVE_SCREAM):
             return State(decision)
         pointer, pending = open_key(record.device_id), pending_key(record.device_id)
         await tx.watch(pointer, pending)
         raw_pending = await tx.get(pending)
         unconfirmed = PendingIncident.model_validate_json(raw_pending) if raw_pending else None
+        if decision is Decision.POSITIVE_SCREAM:  # it only weighs on the unconfirmed incident
+            return State(decision, None, unconfirmed)
         alert_id = await tx.get(pointer)
         if alert_id is None:
             return State(decision, None, unconfirmed)
@@ -78,21 +80,27 @@ class DecisionHandler:
                 tx.xadd(
                     EVENTS, _event(record, state.decision), maxlen=EVENTS_MAXLEN, approximate=True
                 )
+            if state.decision is Decision.POSITIVE_SCREAM:
+                pending = self._pending(state.pending, record, alerting=False)
+                self._keep_pending(tx, record.device_id, pending)
         elif self._continues(state.previous, record):
             assert state.previous is not None
             alert, change = self._update(state.previous, record, decided_at)
             self._store(tx, alert, change)
         else:
-            pending = self._pending(state.pending, record)
-            if pending.windows < self.policy.confirm_windows:
-                ttl_ms = round((self.policy.incident_gap_s + 60.0) * 1e3)
-                tx.set(pending_key(record.device_id), pending.model_dump_json(), px=ttl_ms)
+            pending = self._pending(state.pending, record, alerting=True)
+            if not self.policy.confirms(pending.windows, pending.recent_negative):
+                self._keep_pending(tx, record.device_id, pending)
                 change = "unconfirmed"
             else:
                 alert, change = self._create(record, pending, decided_at), "created"
                 tx.delete(pending_key(record.device_id))
                 self._store(tx, alert, change)
         return self._observe(record, state.decision, change, decided_at)
+
+    def _keep_pending(self, tx: Pipeline, device_id: str, pending: PendingIncident) -> None:
+        ttl_ms = round((self.policy.incident_gap_s + 60.0) * 1e3)
+        tx.set(pending_key(device_id), pending.model_dump_json(), px=ttl_ms)
 
     def _continues(self, previous: Alert | None, record: ResultRecord) -> bool:
         return (
@@ -113,26 +121,36 @@ class DecisionHandler:
                                      "severity": str(alert.severity)})  # fmt: skip
         tx.publish(FEED, alert.model_dump_json())
 
-    def _pending(self, pending: PendingIncident | None, record: ResultRecord) -> PendingIncident:
+    def _pending(
+        self, pending: PendingIncident | None, record: ResultRecord, alerting: bool
+    ) -> PendingIncident:
+        """The device's unconfirmed incident with the scream window `record` added."""
         scream, negative = _probabilities(record)
-        window = _window(record)
+        window = _window(record) if alerting else None
         if pending is None or not self.policy.continues(
             pending.last_captured_at, record.captured_at
         ):
-            return PendingIncident(
-                first_window=window,
+            pending = PendingIncident(
+                first_window=None,
                 last_captured_at=record.captured_at,
-                windows=1,
-                scream_probability=scream,
-                negative_probability=negative,
+                windows=0,
+                scream_probability=0.0,
+                negative_probability=0.0,
             )
+        first = pending.first_window
+        if window is not None and (first is None or window.captured_at < first.captured_at):
+            first = window
+        recent = [*pending.recent_negative, negative][-self.policy.valence_windows :]
         return PendingIncident(
-            first_window=min(pending.first_window, window, key=lambda w: w.captured_at),
+            first_window=first,
             last_captured_at=max(pending.last_captured_at, record.captured_at),
-            windows=pending.windows + 1,
-            scream_probability=max(pending.scream_probability, scream),
-            negative_probability=max(pending.negative_probability, negative),
-        )
+            windows=pending.windows + int(alerting),
+            scream_probability=max(pending.scream_probability, scream) if alerting
+            else pending.scream_probability,
+            negative_probability=max(pending.negative_probability, negative) if alerting
+            else pending.negative_probability,
+            recent_negative=recent,
+        )  # fmt: skip
 
     def _update(self, previous: Alert, record: ResultRecord, now: float) -> tuple[Alert, str]:
         scream, negative = _probabilities(record)
@@ -151,10 +169,12 @@ class DecisionHandler:
         return alert, "escalated"
 
     def _create(self, record: ResultRecord, pending: PendingIncident, now: float) -> Alert:
+        first = pending.first_window
+        assert first is not None  # confirmed incidents have alerting windows
         severity = self.policy.severity(pending.windows)
         return Alert(
             id=uuid.uuid4().hex,
-            incident_id=f"{record.device_id}/{pending.first_window.sequence}",
+            incident_id=f"{record.device_id}/{first.sequence}",
             device_id=record.device_id,
             device_kind=record.device_kind,
             nr_cell_id=record.nr_cell_id,
@@ -162,14 +182,14 @@ class DecisionHandler:
             model_version=record.model_version,
             scream_probability=pending.scream_probability,
             negative_probability=pending.negative_probability,
-            first_window=pending.first_window,
+            first_window=first,
             last_window=_window(record),
             windows=pending.windows,
             severity=severity,
             status=AlertStatus.OPEN,
             created_at=now,
             updated_at=now,
-            detection_latency_ms=(now - pending.first_window.captured_at) * 1e3,
+            detection_latency_ms=(now - first.captured_at) * 1e3,
             responders=self._notices(severity),
         )
 

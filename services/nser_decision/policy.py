@@ -7,12 +7,15 @@
 | scream                     | P(negative) < neg. thr.   | POSITIVE_SCREAM: an event, quiet  |
 | scream                     | not run (cascade off)     | UNCLASSIFIED_SCREAM: an event     |
 
-Alerting windows from one device no further apart than `incident_gap_s` are one incident. The
-incident raises its alert, to the responders routed for "negative", once it has
+Scream windows (either valence) from one device no further apart than `incident_gap_s` are one
+incident. The incident raises its alert, to the responders routed for "negative", once it has
 `confirm_windows` alerting windows (default 2: one stray window of a noisy room does not call the
-police; the price is one hop of extra detection latency); from then on the alert is updated
-rather than duplicated, and every `escalate_after_windows` windows raise its severity by one
-(1 to 3) and notify the responders again.
+police; the price is one hop of extra detection latency) AND the mean P(negative) of its last
+`valence_windows` scream windows is at least `valence_threshold` (a party's screams are mostly
+joyful: its odd misread window does not outvote them; a model's single-window type accuracy is
+far below its per-incident one). From then on the alert is updated rather than duplicated, and
+every `escalate_after_windows` alerting windows raise its severity by one (1 to 3) and notify the
+responders again.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Policy:
     incident_gap_s: float = 10.0
     escalate_after_windows: int = 5
     confirm_windows: int = 2
+    valence_windows: int = 6
+    valence_threshold: float = 0.5
     routes: tuple[tuple[str, tuple[str, ...]], ...] = (
         (Valence.NEGATIVE.value, ("police", "healthcare")),
     )
@@ -58,6 +63,15 @@ class Policy:
 
     def severity(self, windows: int) -> int:
         return min(MAX_SEVERITY, 1 + (windows - 1) // self.escalate_after_windows)
+
+    def confirms(self, negative_windows: int, recent_negative: list[float]) -> bool:
+        """Whether an unconfirmed incident raises its alert (module docstring)."""
+        recent = recent_negative[-self.valence_windows :]
+        return (
+            negative_windows >= self.confirm_windows
+            and bool(recent)
+            and sum(recent) / len(recent) >= self.valence_threshold
+        )
 
     def continues(self, last_captured_at: float, captured_at: float) -> bool:
         """Whether a window captured at `captured_at` belongs to an incident last seen then."""

@@ -35,6 +35,8 @@ class Runtime:
             incident_gap_s=settings.incident_gap_seconds,
             escalate_after_windows=settings.escalate_after_windows,
             confirm_windows=settings.confirm_windows,
+            valence_windows=settings.valence_windows,
+            valence_threshold=settings.valence_threshold,
             routes=tuple((k, tuple(v)) for k, v in settings.routes.items()),
         )
         self.consumer = StreamConsumer(

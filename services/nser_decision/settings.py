@@ -33,6 +33,8 @@ class DecisionSettings:
     incident_gap_seconds: float = 10.0
     escalate_after_windows: int = 5
     confirm_windows: int = 2
+    valence_windows: int = 6
+    valence_threshold: float = 0.5
     routes: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     webhooks: dict[str, Any] = field(default_factory=dict)  # responder -> URL
     webhook_attempts: int = 6
@@ -49,7 +51,7 @@ class DecisionSettings:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("scream_threshold", "negative_threshold"):
+        for name in ("scream_threshold", "negative_threshold", "valence_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} must be within [0, 1]")
         for name in ("incident_gap_seconds", "webhook_backoff_seconds", "webhook_timeout_seconds"):
@@ -58,6 +60,7 @@ class DecisionSettings:
         for name in (
             "escalate_after_windows",
             "confirm_windows",
+            "valence_windows",
             "webhook_attempts",
             "claim_idle_ms",
             "max_body_bytes",
@@ -101,6 +104,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "confirm_windows": Setting(
         "NSER_DECISION_CONFIRM_WINDOWS", int, "negative windows before an incident alerts"
+    ),
+    "valence_windows": Setting(
+        "NSER_DECISION_VALENCE_WINDOWS", int, "latest scream windows whose P(negative) is averaged"
+    ),
+    "valence_threshold": Setting(
+        "NSER_DECISION_VALENCE_THRESHOLD", float, "mean P(negative) an incident needs to alert"
     ),
     "routes": Setting("NSER_DECISION_ROUTES", parse_json_object, "valence -> responders (JSON)"),
     "webhooks": Setting("NSER_DECISION_WEBHOOKS", parse_json_object, "responder -> URL (JSON)"),

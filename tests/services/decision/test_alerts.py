@@ -239,3 +239,35 @@ def test_an_incident_alerts_only_once_confirmed_by_a_second_window(
             # Measured from the first window's capture, not from the confirming one's.
             latency_ms = (alert["created_at"] - t0) * 1e3
             assert alert["detection_latency_ms"] == pytest.approx(latency_ms, abs=1.0)
+
+
+def test_joyful_screams_outvote_a_misread_pair_but_not_a_turn_to_fear(
+    redis_server: RedisChild,
+) -> None:
+    """A party device: two alerting windows among positive screams raise nothing; when its
+    screams stay negative, the same incident alerts, measured from its first alerting window."""
+    with WebhookReceiver() as receiver:
+        settings = settings_for(redis_server.url, receiver, confirm_windows=2, valence_windows=4)
+        with UvicornThread(create_app(settings)) as server, client(server.url) as http:
+            d = DecisionUnderTest(server.url, redis_server.client(), receiver, http)
+            t0 = time.time()
+            p_negative = [0.05, 0.1, 0.9, 0.05, 0.1, 0.8, 0.1]  # two misread windows at a party
+            d.publish(
+                [
+                    make_record(device_id="watch-0007", sequence=i, negative=p, captured_at=t0 + i)
+                    for i, p in enumerate(p_negative)
+                ]
+            )
+            d.wait_decided(len(p_negative))
+            assert _alerts(d, device_id="watch-0007") == []
+            d.publish(
+                [
+                    make_record(device_id="watch-0007", sequence=i, negative=0.9, captured_at=t)
+                    for i, t in ((i, t0 + i) for i in range(7, 10))
+                ]
+            )
+            d.wait_decided(len(p_negative) + 3)
+            (alert,) = _alerts(d, device_id="watch-0007")
+            assert alert["first_window"]["sequence"] == 2  # the incident's first alerting window
+            # Alerting windows 2 and 5, 7, the confirming 8 (mean of the last four 0.675), then 9.
+            assert alert["windows"] == 5

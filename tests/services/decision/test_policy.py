@@ -34,3 +34,14 @@ def test_severity_rises_every_escalation_step_up_to_three() -> None:
 def test_negative_screams_go_to_police_and_healthcare_by_default() -> None:
     assert Policy().responders("negative") == ("police", "healthcare")
     assert Policy().responders("positive") == ()
+
+
+def test_an_incident_confirms_on_enough_alerting_windows_that_sound_negative_overall() -> None:
+    policy = Policy(confirm_windows=2, valence_windows=4, valence_threshold=0.5)
+    assert not policy.confirms(1, [0.9])  # one stray window
+    assert policy.confirms(2, [0.9, 0.8])
+    # A party: two misread windows among joyful screams do not outvote them...
+    assert not policy.confirms(2, [0.1, 0.2, 0.9, 0.1, 0.8, 0.1])
+    # ...but only the latest `valence_windows` count, so screams that turn negative alert.
+    assert policy.confirms(3, [0.1, 0.1, 0.1, 0.9, 0.8, 0.7, 0.2])
+    assert not policy.confirms(5, [])
