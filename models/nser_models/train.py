@@ -62,7 +62,9 @@ class TrainConfig:
     temperature: float = 4.0
     teacher_logits: str = "cached"  # "cached": once, on clean features; "online": per batch
     augment: bool = True
-    scene_mix: int = 1  # scene-like windows per training clip (data/mixtures.py); 0: clips only
+    # Scene-like windows per training clip (data/mixtures.py); 0, the shipped models' recipe,
+    # trains on the clips alone. docs/ml-core.md ("Scene windows") measures what 1 does.
+    scene_mix: int = 0
     seed: int = 0
     split_seed: int = 0
 

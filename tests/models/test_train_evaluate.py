@@ -63,6 +63,28 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     assert "Table I" in (out / "report.md").read_text()
 
 
+def test_fine_tuning_on_scene_mixtures_starts_from_the_given_checkpoints(
+    corpus: Path, tmp_path: Path
+) -> None:
+    data = f"synthetic:{corpus}"
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    common = ["--data", data, "--task", "type", "--models", "mobilenetv3s", "--quick"]
+    assert main(["train", *common, "--out", str(base), "--threads", "2"]) == 0
+    args = [*common, "--out", str(tuned), "--init", str(base), "--scene-mix", "1"]
+    assert main(["train", *args, "--threads", "2"]) == 0
+    start = load_checkpoint(base / "type-mobilenetv3s.pt")
+    ckpt = load_checkpoint(tuned / "type-mobilenetv3s.pt")
+    assert ckpt.train_config["scene_mix"] == 1
+    assert start.train_config["scene_mix"] == 0
+    init = ckpt.train_config["init"]
+    assert init["file"] == str(base / "type-mobilenetv3s.pt")
+    assert init["train_config"]["scene_mix"] == 0
+    # Twice the training clips: each clip and one scene-like window of it; same held-out test.
+    assert ckpt.metrics["sizes"]["train"] == 2 * start.metrics["sizes"]["train"]
+    assert ckpt.metrics["sizes"]["test"] == start.metrics["sizes"]["test"]
+    assert ckpt.dataset_fingerprint == start.dataset_fingerprint
+
+
 def test_train_refuses_bad_arguments(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,6 +101,10 @@ def test_train_refuses_bad_arguments(
         == 1
     )
     assert "needs a trained teacher" in capsys.readouterr().err
+    assert main(["train", "--data", data, "--out", str(tmp_path), "--scene-mix", "-1"]) == 1
+    assert "--scene-mix must be >= 0" in capsys.readouterr().err
+    assert main(["train", "--data", data, "--out", str(tmp_path), "--init", "/nonexistent"]) == 1
+    assert "--init folder not found" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_missing_checkpoints(
