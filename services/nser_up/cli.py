@@ -110,7 +110,9 @@ def _config(args: argparse.Namespace) -> UpConfig:
         raise NserError(f"--soak-interval must be >= 0 seconds, got {args.soak_interval}")
     if args.soak_interval and not args.soak_interval >= 1:
         raise NserError(f"--soak-interval must be at least 1 second, got {args.soak_interval}")
-    if not (math.isfinite(args.soak_warmup) and 0 <= args.soak_warmup < args.duration):
+    if args.soak_interval and not (
+        math.isfinite(args.soak_warmup) and 0 <= args.soak_warmup < args.duration
+    ):
         raise NserError(
             f"--soak-warmup must be >= 0 and shorter than --duration, got {args.soak_warmup}"
         )
