@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-NSER = [sys.executable, "-c", "from nser_shared.cli import main; raise SystemExit(main())"]
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*NSER, "scene-accuracy", *args], capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+from nser_shared.cli import main
 
 
 def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path) -> None:
-    done = _run("--models", "student", "--scenes", "assault,quiet-home", "--devices", "1",
-                "--duration", "8", "--out", str(tmp_path))  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    args = ["--models", "student", "--scenes", "assault,quiet-home", "--devices", "1",
+            "--duration", "8", "--out", str(tmp_path)]  # fmt: skip
+    assert main(["scene-accuracy", *args]) == 0
     report = json.loads((tmp_path / "scenes.json").read_text())
     rows = report["models"]["student"]
     assert set(rows) == {"assault", "quiet-home"}
@@ -43,7 +36,8 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         (["--checkpoints", "/nonexistent"], "checkpoint folder not found"),
     ],
 )
-def test_bad_arguments_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
-    done = _run(*args, "--out", str(tmp_path))
-    assert done.returncode == 1
-    assert message in done.stderr
+def test_bad_arguments_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["scene-accuracy", *args, "--out", str(tmp_path)]) == 1
+    assert message in capsys.readouterr().err
