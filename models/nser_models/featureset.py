@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +55,7 @@ def compute_features(
             waveform, rate = read_audio(record.path)
             out[i] = front_end(waveform, rate)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(out, cache_file)
+        _save_atomically(out, cache_file)
         log.info("cached features of %d clips in %s", len(records), cache_file)
     return out
 
@@ -100,8 +100,7 @@ def with_scene_mixtures(
             for i, (_, _, audio) in enumerate(mixtures):
                 features[i] = front_end(torch.from_numpy(audio), config.sample_rate)
         if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(features, cache_file)
+            _save_atomically(features, cache_file)
             log.info("cached features of %d scene mixtures in %s", len(mixtures), cache_file)
     repeats = mix.per_clip
     return FeatureSet(
@@ -111,6 +110,15 @@ def with_scene_mixtures(
             [clean.labels, torch.tensor([label for _ in range(repeats) for _, label in labelled])]
         ),
     )
+
+
+def _save_atomically(tensor: Tensor, path: Path) -> None:
+    """Write `tensor` to `path` through a temporary file, so that a reader (another training
+    run on the same cache) sees either no file or a whole one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(tensor, temporary)
+    os.replace(temporary, path)
 
 
 def _cache_key(records: Sequence[ClipRecord], config: FeatureConfig) -> str:

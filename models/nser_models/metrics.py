@@ -10,11 +10,16 @@ from torch import Tensor, nn
 
 
 def predict_logits(model: nn.Module, features: Tensor, batch_size: int = 128) -> Tensor:
-    """Logits (N, C) of `model` in eval mode for features (N, 1, F, T)."""
+    """Logits (N, C) on the CPU of `model` in eval mode for features (N, 1, F, T), each batch
+    run on the device the model's weights are on."""
     model.eval()
+    device = next(model.parameters()).device
     with torch.inference_mode():
         return torch.cat(
-            [model(features[i : i + batch_size]) for i in range(0, len(features), batch_size)]
+            [
+                model(features[i : i + batch_size].to(device)).cpu()
+                for i in range(0, len(features), batch_size)
+            ]
         )
 
 

@@ -87,8 +87,11 @@ def fit(
 ) -> FitResult:
     """Train `model` on data.train, early-stopping on the validation cross-entropy.
 
-    With a `teacher`, the loss is the distillation loss; otherwise plain cross-entropy.
+    With a `teacher`, the loss is the distillation loss; otherwise plain cross-entropy. Batches
+    are drawn and augmented on the CPU and trained on the device `model` is on (the teacher must
+    be on the same one); the returned weights are on the CPU.
     """
+    device = next(model.parameters()).device
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     optimiser = torch.optim.Adam(
@@ -115,13 +118,16 @@ def fit(
             x, y = train.features[idx], train.labels[idx]  # (B, 1, 128, 188), (B,)
             if config.augment:
                 x = augment_batch(x, AugmentConfig(), generator)
+            x, y = x.to(device), y.to(device)
             logits = model(x)
             if teacher is None:
                 loss = label_loss = F.cross_entropy(logits, y)
                 distill = torch.zeros(())
             else:
                 t_logits = (
-                    cached_teacher[idx] if cached_teacher is not None else _no_grad(teacher, x)
+                    cached_teacher[idx].to(device)
+                    if cached_teacher is not None
+                    else _no_grad(teacher, x)
                 )
                 loss, label_loss, distill = distillation_loss(
                     logits, t_logits, y, config.alpha, config.temperature
@@ -174,7 +180,7 @@ def _no_grad(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def _copy_state(model: nn.Module) -> dict[str, Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def train_model(
@@ -186,8 +192,9 @@ def train_model(
     teacher: Classifier | None = None,
     source: str = "",
     init_dir: Path | None = None,
+    device: str = "cpu",
 ) -> Path:
-    """Train one model, evaluate it on the held-out speakers, save its checkpoint.
+    """Train one model on `device`, evaluate it on the held-out speakers, save its checkpoint.
 
     With `init_dir`, training starts from that folder's checkpoint of the same task and model
     (fine-tuning) instead of fresh weights; the checkpoint records which file it started from.
@@ -209,6 +216,9 @@ def train_model(
             "sha256": sha256_file(init_path),
             "train_config": start.train_config,
         }
+    model.to(device)
+    if teacher is not None:
+        teacher.to(device)
     result = fit(model, data, config, teacher, desc=f"{data.task.value}/{model_name}")
     model.load_state_dict(result.state_dict)
     test = classification_metrics(
@@ -234,6 +244,7 @@ def train_model(
         "loss": "distillation" if teacher is not None else "cross_entropy",
         "source": source,
         "init": init,
+        "device": device,
         "speakers": data.speakers,
     }
     path = out_dir / checkpoint_filename(data.task, model_name)
@@ -263,6 +274,7 @@ def train_task(
     config: TrainConfig,
     teacher_path: Path | None = None,
     init_dir: Path | None = None,
+    device: str = "cpu",
 ) -> list[Path]:
     records = load_source(source)
     mix = MixConfig(per_clip=config.scene_mix, seed=config.seed) if config.scene_mix else None
@@ -289,7 +301,9 @@ def train_task(
             teacher = load_checkpoint(teacher_file, features).build()
             for p in teacher.parameters():
                 p.requires_grad_(False)
-        paths.append(train_model(name, data, features, config, out_dir, teacher, source, init_dir))
+        paths.append(
+            train_model(name, data, features, config, out_dir, teacher, source, init_dir, device)
+        )
     return paths
 
 
@@ -334,6 +348,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-seed", type=int, default=d.split_seed)
     parser.add_argument("--denoise", action="store_true", help="noise mitigation in the front end")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="where to train: cpu, or a CUDA device such as cuda or cuda:0 (batches are still "
+        "augmented on the CPU)",
+    )
     parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
 
 
@@ -378,10 +398,33 @@ def run(args: argparse.Namespace) -> int:
         raise NserError("--threads must be at least 1")
     if args.init is not None and not args.init.is_dir():
         raise NserError(f"--init folder not found: {args.init}")
+    device = _training_device(args.device)
     torch.set_num_threads(args.threads)
     features = DEFAULT_FEATURE_CONFIG.with_denoise(args.denoise)
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
     for task in tasks:
-        train_task(task, args.data, models, args.out, features, config, args.teacher, args.init)
+        train_task(
+            task, args.data, models, args.out, features, config, args.teacher, args.init, device
+        )
     write_manifest(args.out)
     return 0
+
+
+def _training_device(name: str) -> str:
+    """`name` checked: "cpu", or a CUDA device this machine has."""
+    wrong = NserError(f"--device must be cpu or a CUDA device (cuda, cuda:N), got {name!r}")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise wrong from None
+    if device.type == "cpu":
+        return "cpu"
+    if device.type != "cuda":
+        raise wrong
+    if not torch.cuda.is_available():
+        raise NserError(f"--device {name}: this machine has no CUDA device (torch sees none)")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise NserError(
+            f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return str(device)

@@ -31,7 +31,7 @@ from nser_models.data.synthetic import (
 )
 from nser_shared.cli import main as nser_main
 from nser_shared.errors import DatasetError, InvalidAudioError
-from nser_shared.labels import Task, Valence
+from nser_shared.labels import TASK_CLASSES, Task, Valence
 
 TINY = CorpusConfig(seed=3, speakers=3, clips_per_speaker=12, noise_seconds=2.0)
 
@@ -89,8 +89,15 @@ def test_labels_and_counts(tiny_corpus: tuple[Path, list[ClipRecord]]) -> None:
         )
         assert record.dataset == "synthetic"
         assert record.clip_id.startswith(f"syn-{record.speaker}-")
-        # The type task is screams only: non-screams take no part in it.
-        assert (task_label(record, Task.TYPE) is None) == (not record.is_scream)
+        # The type task takes screams, laughs (positive) and cries (negative); the other
+        # non-screams take no part in it.
+        type_label = task_label(record, Task.TYPE)
+        if record.is_scream or record.emotion in {"laugh", "cry"}:
+            assert type_label == TASK_CLASSES[Task.TYPE].index(record.valence.value)
+        else:
+            assert type_label is None
+    assert {r.valence for r in records if r.emotion == "laugh"} == {Valence.POSITIVE}
+    assert {r.valence for r in records if r.emotion == "cry"} == {Valence.NEGATIVE}
     by_speaker: dict[str, set[str]] = {}
     for record in records:
         by_speaker.setdefault(record.speaker, set()).add(record.emotion)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from nser_models.checkpoint import load_checkpoint
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
@@ -105,6 +106,13 @@ def test_train_refuses_bad_arguments(
     assert "--scene-mix must be >= 0" in capsys.readouterr().err
     assert main(["train", "--data", data, "--out", str(tmp_path), "--init", "/nonexistent"]) == 1
     assert "--init folder not found" in capsys.readouterr().err
+    for device, message in [
+        ("tpu", "--device must be cpu or a CUDA device"),
+        ("mps", "--device must be cpu or a CUDA device"),
+        *([] if torch.cuda.is_available() else [("cuda", "this machine has no CUDA device")]),
+    ]:
+        assert main(["train", "--data", data, "--out", str(tmp_path), "--device", device]) == 1
+        assert message in capsys.readouterr().err
 
 
 def test_evaluate_refuses_missing_checkpoints(

@@ -45,7 +45,8 @@ def task_label(record: ClipRecord, task: Task) -> int | None:
     """Class index of `record` for `task` (see TASK_CLASSES), or None if it takes no part.
 
     Detection uses every clip. Type uses clips with a positive or negative valence; for the
-    synthetic corpus only screams carry one, for VIVAE every clip does (as in the paper).
+    synthetic corpus those are the screams, laughs and cries (synthetic.VOCAL_CLASSES), for
+    VIVAE every clip (as in the paper).
     """
     if task is Task.DETECTION:
         return int(record.is_scream)

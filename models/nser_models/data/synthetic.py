@@ -104,8 +104,11 @@ class VocalClass:
     valence: Valence  # the label written to the manifest
 
 
-# The class table. Non-screams carry no valence: the type task uses screams only (see
-# clips.task_label), and a laugh's everyday positivity is not what "positive scream" means.
+# The class table. The type task (clips.task_label) takes every clip with a valence, as the
+# paper's VIVAE task does. Laughs are positive and cries negative: they are the non-screams a
+# deployed detector passes most often (a shrieking laugh at a party, a wail in an assault), and
+# the type model must then say what they mean rather than guess. The other non-screams carry no
+# valence and are left to detection.
 VOCAL_CLASSES: dict[str, VocalClass] = {
     "fear": VocalClass(is_scream=True, valence=Valence.NEGATIVE),
     "pain": VocalClass(is_scream=True, valence=Valence.NEGATIVE),
@@ -113,8 +116,8 @@ VOCAL_CLASSES: dict[str, VocalClass] = {
     "joy": VocalClass(is_scream=True, valence=Valence.POSITIVE),
     "surprise": VocalClass(is_scream=True, valence=Valence.POSITIVE),
     "triumph": VocalClass(is_scream=True, valence=Valence.POSITIVE),
-    "cry": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
-    "laugh": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
+    "cry": VocalClass(is_scream=False, valence=Valence.NEGATIVE),
+    "laugh": VocalClass(is_scream=False, valence=Valence.POSITIVE),
     "groan": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
     "sigh": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
     "gasp": VocalClass(is_scream=False, valence=Valence.NEUTRAL),
