@@ -45,16 +45,15 @@ class WindowRef(BaseModel):
 
 
 class PendingIncident(BaseModel):
-    """Scream windows of a device that have not (yet) raised an alert: not enough alerting
-    windows, or screams that sound mostly positive."""
+    """Scream windows of a device that have not (yet) raised an alert: too little evidence of
+    distress (policy.Policy.evidence)."""
 
     first_window: WindowRef | None  # the first alerting window; None while there is none
     last_captured_at: float  # of the latest scream window
     windows: int  # alerting (negative) windows
     scream_probability: float
     negative_probability: float  # the highest of the alerting windows
-    # P(negative) of the latest scream windows of either valence, oldest first (bounded).
-    recent_negative: list[float] = Field(default_factory=list)
+    evidence: float = 0.0  # of distress, over its scream windows of either valence
 
 
 class Alert(BaseModel):

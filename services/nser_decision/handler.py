@@ -89,7 +89,7 @@ class DecisionHandler:
             self._store(tx, alert, change)
         else:
             pending = self._pending(state.pending, record, alerting=True)
-            if not self.policy.confirms(pending.windows, pending.recent_negative):
+            if not self.policy.confirms(pending.evidence):
                 self._keep_pending(tx, record.device_id, pending)
                 change = "unconfirmed"
             else:
@@ -140,7 +140,6 @@ class DecisionHandler:
         first = pending.first_window
         if window is not None and (first is None or window.captured_at < first.captured_at):
             first = window
-        recent = [*pending.recent_negative, negative][-self.policy.valence_windows :]
         return PendingIncident(
             first_window=first,
             last_captured_at=max(pending.last_captured_at, record.captured_at),
@@ -149,7 +148,7 @@ class DecisionHandler:
             else pending.scream_probability,
             negative_probability=max(pending.negative_probability, negative) if alerting
             else pending.negative_probability,
-            recent_negative=recent,
+            evidence=self.policy.evidence(pending.evidence, negative),
         )  # fmt: skip
 
     def _update(self, previous: Alert, record: ResultRecord, now: float) -> tuple[Alert, str]:

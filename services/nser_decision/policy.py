@@ -8,18 +8,22 @@
 | scream                     | not run (cascade off)     | UNCLASSIFIED_SCREAM: an event     |
 
 Scream windows (either valence) from one device no further apart than `incident_gap_s` are one
-incident. The incident raises its alert, to the responders routed for "negative", once it has
-`confirm_windows` alerting windows (default 2: one stray window of a noisy room does not call the
-police; the price is one hop of extra detection latency) AND the mean P(negative) of its last
-`valence_windows` scream windows is at least `valence_threshold` (a party's screams are mostly
-joyful: its odd misread window does not outvote them; a model's single-window type accuracy is
-far below its per-incident one). From then on the alert is updated rather than duplicated, and
-every `escalate_after_windows` alerting windows raise its severity by one (1 to 3) and notify the
-responders again.
+incident. The incident weighs the evidence of distress as Page's CUSUM does: each of its scream
+windows adds P(negative) - `evidence_reference` to a sum that never drops below zero, so a
+negative window raises it, a positive one lowers it, and the sum forgets a joyful past at once
+when screams turn negative. On an alerting window whose sum reaches `evidence_threshold`, the
+incident raises its alert to the responders routed for "negative". A model's single window is
+right on the valence of about three scene windows in four (docs/evaluation/scenes), so one
+window must not call the police: the default threshold 2.0 needs about five clearly negative
+windows (each adds up to 0.5), more when positive ones are mixed in; 0 alerts on the first
+alerting window. docs/decision.md measures the choice. From then on the alert is updated rather
+than duplicated, and every `escalate_after_windows` alerting windows raise its severity by one
+(1 to 3) and notify the responders again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -42,9 +46,8 @@ class Policy:
     negative_threshold: float = 0.6
     incident_gap_s: float = 10.0
     escalate_after_windows: int = 5
-    confirm_windows: int = 2
-    valence_windows: int = 6
-    valence_threshold: float = 0.5
+    evidence_reference: float = 0.5
+    evidence_threshold: float = 2.0
     routes: tuple[tuple[str, tuple[str, ...]], ...] = (
         (Valence.NEGATIVE.value, ("police", "healthcare")),
     )
@@ -64,14 +67,32 @@ class Policy:
     def severity(self, windows: int) -> int:
         return min(MAX_SEVERITY, 1 + (windows - 1) // self.escalate_after_windows)
 
-    def confirms(self, negative_windows: int, recent_negative: list[float]) -> bool:
-        """Whether an unconfirmed incident raises its alert (module docstring)."""
-        recent = recent_negative[-self.valence_windows :]
-        return (
-            negative_windows >= self.confirm_windows
-            and bool(recent)
-            and sum(recent) / len(recent) >= self.valence_threshold
-        )
+    def evidence(self, evidence: float, negative_probability: float) -> float:
+        """An incident's evidence of distress after one more scream window (module docstring)."""
+        return max(0.0, evidence + negative_probability - self.evidence_reference)
+
+    def confirms(self, evidence: float) -> bool:
+        """Whether an unconfirmed incident with this evidence raises its alert."""
+        return evidence >= self.evidence_threshold
+
+    def first_alert(self, windows: Iterable[tuple[float, float, float]]) -> int | None:
+        """The index of the window at which one device's windows, (capture time, P(scream),
+        P(negative)) in capture order, first raise an alert, or None if they never do.
+
+        The incident rule of handler.DecisionHandler without Redis, for measuring the policy
+        offline (`nser scene-accuracy`); tests/services/decision/test_alerts.py checks that the
+        service alerts on the same window."""
+        evidence, last_scream = 0.0, None
+        for index, (captured_at, scream, negative) in enumerate(windows):
+            if scream < self.scream_threshold:
+                continue
+            if last_scream is None or not self.continues(last_scream, captured_at):
+                evidence = 0.0  # a new incident
+            last_scream = captured_at
+            evidence = self.evidence(evidence, negative)
+            if negative >= self.negative_threshold and self.confirms(evidence):
+                return index
+        return None
 
     def continues(self, last_captured_at: float, captured_at: float) -> bool:
         """Whether a window captured at `captured_at` belongs to an incident last seen then."""

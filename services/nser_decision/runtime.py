@@ -34,9 +34,8 @@ class Runtime:
             negative_threshold=settings.negative_threshold,
             incident_gap_s=settings.incident_gap_seconds,
             escalate_after_windows=settings.escalate_after_windows,
-            confirm_windows=settings.confirm_windows,
-            valence_windows=settings.valence_windows,
-            valence_threshold=settings.valence_threshold,
+            evidence_reference=settings.evidence_reference,
+            evidence_threshold=settings.evidence_threshold,
             routes=tuple((k, tuple(v)) for k, v in settings.routes.items()),
         )
         self.consumer = StreamConsumer(

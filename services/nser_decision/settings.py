@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nser_decision.policy import Policy
 from nser_shared import settings
 from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
@@ -28,13 +29,13 @@ class DecisionSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     consumer: str = field(default_factory=default_consumer_name)
     claim_idle_ms: int = 30_000
-    scream_threshold: float = 0.5
-    negative_threshold: float = 0.6
-    incident_gap_seconds: float = 10.0
-    escalate_after_windows: int = 5
-    confirm_windows: int = 2
-    valence_windows: int = 6
-    valence_threshold: float = 0.5
+    # The policy's defaults are the Policy's own (policy.py says why each is what it is).
+    scream_threshold: float = Policy.scream_threshold
+    negative_threshold: float = Policy.negative_threshold
+    incident_gap_seconds: float = Policy.incident_gap_s
+    escalate_after_windows: int = Policy.escalate_after_windows
+    evidence_reference: float = Policy.evidence_reference
+    evidence_threshold: float = Policy.evidence_threshold
     routes: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     webhooks: dict[str, Any] = field(default_factory=dict)  # responder -> URL
     webhook_attempts: int = 6
@@ -51,16 +52,16 @@ class DecisionSettings:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("scream_threshold", "negative_threshold", "valence_threshold"):
+        for name in ("scream_threshold", "negative_threshold", "evidence_reference"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} must be within [0, 1]")
+        if not self.evidence_threshold >= 0.0:
+            problems.append("evidence_threshold must be >= 0")
         for name in ("incident_gap_seconds", "webhook_backoff_seconds", "webhook_timeout_seconds"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0")
         for name in (
             "escalate_after_windows",
-            "confirm_windows",
-            "valence_windows",
             "webhook_attempts",
             "claim_idle_ms",
             "max_body_bytes",
@@ -102,14 +103,15 @@ SETTINGS: dict[str, Setting] = {
     "escalate_after_windows": Setting(
         "NSER_DECISION_ESCALATE_AFTER_WINDOWS", int, "negative windows per severity step"
     ),
-    "confirm_windows": Setting(
-        "NSER_DECISION_CONFIRM_WINDOWS", int, "negative windows before an incident alerts"
+    "evidence_reference": Setting(
+        "NSER_DECISION_EVIDENCE_REFERENCE",
+        float,
+        "P(negative) above which a scream window adds evidence of distress",
     ),
-    "valence_windows": Setting(
-        "NSER_DECISION_VALENCE_WINDOWS", int, "latest scream windows whose P(negative) is averaged"
-    ),
-    "valence_threshold": Setting(
-        "NSER_DECISION_VALENCE_THRESHOLD", float, "mean P(negative) an incident needs to alert"
+    "evidence_threshold": Setting(
+        "NSER_DECISION_EVIDENCE_THRESHOLD",
+        float,
+        "evidence an incident needs to alert (0: its first negative window)",
     ),
     "routes": Setting("NSER_DECISION_ROUTES", parse_json_object, "valence -> responders (JSON)"),
     "webhooks": Setting("NSER_DECISION_WEBHOOKS", parse_json_object, "responder -> URL (JSON)"),

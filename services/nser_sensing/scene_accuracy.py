@@ -8,19 +8,24 @@ scenes.py): background noise with sounds anywhere in the window. This renders ev
 `--devices` devices, frames it as a device does (no energy gate), and runs each model pair
 (detection, type) the way the MEC cascades them. Per model and scene it reports detection
 accuracy, how many non-scream windows are called screams, type accuracy on the true scream
-windows, the mean P(negative) of those, and the share of windows the decision policy's default
-thresholds would call negative screams (alerting windows). Writes scenes.md and scenes.json.
+windows, the mean P(negative) of those, the share of windows the decision policy's default
+thresholds would call negative screams (alerting windows), and the share of devices whose
+windows would raise an alert under the whole default policy, incidents and evidence included
+(`Policy.first_alert`). `--seeds 0,1,2` renders each scene once per seed, so `--devices` times
+as many devices. Writes scenes.md and scenes.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from nser_decision.policy import Policy
 from nser_models.architectures import MODEL_REGISTRY
@@ -34,13 +39,17 @@ from nser_shared.labels import TASK_CLASSES, Task, Valence
 
 SCREAM = TASK_CLASSES[Task.DETECTION].index("scream")
 NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)
+HOP_S = 1.0  # one window a second, as nser up's devices send them
 
 
 def _share(hits: torch.Tensor) -> float | None:
     return float(hits.double().mean()) if len(hits) else None
 
 
-def measure_model(model: str, windows: LabelledWindows, checkpoints: Path) -> dict[str, Any]:
+def measure_model(
+    model: str, windows: LabelledWindows, devices: int, checkpoints: Path
+) -> dict[str, Any]:
+    """`windows` holds `devices` devices' windows, each device's in capture order, one per hop."""
     config = DEFAULT_FEATURE_CONFIG
     detector, typer = (
         load_checkpoint(shipped_checkpoint(task, model, checkpoints), config).build()
@@ -61,26 +70,64 @@ def measure_model(model: str, windows: LabelledWindows, checkpoints: Path) -> di
         ),
         "mean_p_negative_true_screams": _share(p_negative[screams]),
         "alerting_windows": _share(called_scream & (p_negative >= policy.negative_threshold)),
+        "devices": devices,
+        **_policy_replay(policy, p_scream, p_negative, devices),
+    }
+
+
+def _policy_replay(
+    policy: Policy, p_scream: Tensor, p_negative: Tensor, devices: int
+) -> dict[str, float | None]:
+    """Each device's windows through the whole policy: the share of devices alerted, and the
+    median seconds from a device's first alerting window to its alert."""
+    per_device = len(p_scream) // devices
+    assert per_device * devices == len(p_scream), "every device sends as many windows"
+    alerting = (p_scream >= policy.scream_threshold) & (p_negative >= policy.negative_threshold)
+    delays = []
+    for device in range(devices):
+        span = slice(device * per_device, (device + 1) * per_device)
+        times = [i * HOP_S for i in range(per_device)]
+        windows = zip(times, p_scream[span].tolist(), p_negative[span].tolist(), strict=True)
+        alert = policy.first_alert(windows)
+        if alert is not None:
+            first_alerting = int(alerting[span].nonzero()[0])
+            delays.append((alert - first_alerting) * HOP_S)
+    return {
+        "devices_alerted": len(delays) / devices,
+        "median_s_to_alert": statistics.median(delays) if delays else None,
     }
 
 
 def measure(
-    models: list[str], scenes: list[str], devices: int, seconds: float, seed: int, checkpoints: Path
+    models: list[str],
+    scenes: list[str],
+    devices: int,
+    seconds: float,
+    seeds: list[int],
+    checkpoints: Path,
 ) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {m: {} for m in models}
     for scene in scenes:
-        windows = scene_windows([scene], devices, seconds, 1.0, seed)
+        per_seed = [scene_windows([scene], devices, seconds, HOP_S, seed) for seed in seeds]
+        windows = LabelledWindows(
+            per_seed[0].source,
+            torch.cat([w.features for w in per_seed]),
+            torch.cat([w.detection for w in per_seed]),
+            torch.cat([w.type for w in per_seed]),
+        )
         for model in models:
-            rows[model][scene] = measure_model(model, windows, checkpoints)
+            rows[model][scene] = measure_model(model, windows, devices * len(seeds), checkpoints)
     return {
         "scenes": scenes,
-        "devices_per_scene": devices,
+        "devices_per_scene": devices * len(seeds),
         "seconds_per_device": seconds,
-        "seed": seed,
+        "seeds": seeds,
         "checkpoints": str(checkpoints),
         "policy": {
             "scream_threshold": Policy().scream_threshold,
             "negative_threshold": Policy().negative_threshold,
+            "evidence_reference": Policy().evidence_reference,
+            "evidence_threshold": Policy().evidence_threshold,
         },
         "models": rows,
     }
@@ -88,6 +135,10 @@ def measure(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f} %"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:g} s"
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -98,14 +149,19 @@ def markdown(report: dict[str, Any]) -> str:
         f"Generated by `{report.get('command', 'nser scene-accuracy').strip()}`.",
         "",
         f"Scenes {', '.join(report['scenes'])}: {report['devices_per_scene']} devices each, "
-        f"{report['seconds_per_device']:g} s per device, one 3 s window per second, seed "
-        f"{report['seed']}; checkpoints `{report['checkpoints']}`. Alerting windows: P(scream) "
-        f">= {policy['scream_threshold']} and P(negative) >= {policy['negative_threshold']} "
-        "(the decision policy's defaults, before its incident confirmation).",
+        f"{report['seconds_per_device']:g} s per device, one 3 s window per second, seeds "
+        f"{', '.join(str(s) for s in report['seeds'])}; checkpoints `{report['checkpoints']}`. "
+        f"Alerting windows: P(scream) >= {policy['scream_threshold']} and P(negative) >= "
+        f"{policy['negative_threshold']}. Devices alerted: devices whose windows raise an alert "
+        "under the decision policy's defaults, incidents and evidence included (evidence "
+        f"reference {policy['evidence_reference']}, threshold {policy['evidence_threshold']}); "
+        "time to alert: median over those devices of the seconds from the first alerting "
+        "window to the alert.",
         "",
         "| model | scene | windows | true screams | detection acc | non-screams called "
-        "screams | type acc (true screams) | mean P(negative), true screams | alerting windows |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "screams | type acc (true screams) | mean P(negative), true screams | alerting windows "
+        "| devices alerted | time to alert |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for model, scenes in report["models"].items():
         for scene, row in scenes.items():
@@ -113,7 +169,9 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {model} | {scene} | {row['windows']} | {row['scream_windows']} | "
                 f"{_fmt(row['detection_accuracy'])} | {_fmt(row['non_screams_called_screams'])} | "
                 f"{_fmt(row['type_accuracy'])} | {_fmt(row['mean_p_negative_true_screams'])} | "
-                f"{_fmt(row['alerting_windows'])} |"
+                f"{_fmt(row['alerting_windows'])} | "
+                f"{round(row['devices_alerted'] * row['devices'])} of {row['devices']} | "
+                f"{_seconds(row['median_s_to_alert'])} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -124,7 +182,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenes", default=",".join(SCENES), help="scenes to render")
     parser.add_argument("--devices", type=int, default=5, help="devices per scene")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per device")
-    parser.add_argument("--seed", type=int, default=0, help="scene seed (nser up uses 0)")
+    parser.add_argument(
+        "--seeds", default="0", help="comma-separated scene seeds (nser up plays seed 0)"
+    )
     parser.add_argument("--checkpoints", type=Path, default=SHIPPED_DIR)
 
 
@@ -138,6 +198,12 @@ def run(args: argparse.Namespace) -> int:
         raise NserError("--scenes needs at least one scene")
     for scene in scenes:
         scene_spec(scene)
+    try:
+        seeds = sorted({int(s) for s in args.seeds.split(",") if s.strip()})
+    except ValueError:
+        raise NserError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise NserError(f"--seeds needs at least one seed, none negative; got {args.seeds!r}")
     if args.devices < 1:
         raise NserError(f"--devices must be at least 1, got {args.devices}")
     if not args.duration >= 3:
@@ -152,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     if missing:
         raise NserError(f"missing checkpoints: {', '.join(missing)}")
-    report = measure(models, scenes, args.devices, args.duration, args.seed, args.checkpoints)
+    report = measure(models, scenes, args.devices, args.duration, seeds, args.checkpoints)
     report["command"] = "nser scene-accuracy " + " ".join(sys.argv[2:])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scenes.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -34,8 +34,8 @@ from nser_shared.prom import sample_value
 from nser_shared.results import RESULTS_STREAM, ResultRecord
 
 DONE = ConsumerConfig(group=CONSUMER_GROUP)  # where the decision layer marks each result done
-# The replicas' policy: every alerting window is in an alert (no confirmation, no valence vote).
-POLICY = Policy(confirm_windows=1, valence_threshold=0.0)
+# The replicas' policy: every alerting window is in an alert (no evidence needed first).
+POLICY = Policy(evidence_threshold=0.0)
 
 
 def mec_child(redis_url: str, workdir: Path, *extra: str) -> MecChild:
@@ -45,7 +45,7 @@ def mec_child(redis_url: str, workdir: Path, *extra: str) -> MecChild:
 def decision_replica(name: str, redis_url: str, workdir: Path, *extra: str) -> HttpServiceChild:
     port = free_port()
     args = ["--port", str(port), "--redis-url", redis_url, "--consumer", name, "--insecure",
-            "--claim-idle-ms", "1000", "--confirm-windows", "1", "--valence-threshold", "0",
+            "--claim-idle-ms", "1000", "--evidence-threshold", "0",
             *extra]  # fmt: skip
     return HttpServiceChild("nser_decision", args, workdir / f"{name}.log", port)
 

@@ -12,6 +12,7 @@ from support.mec import MecProcess
 from support.processes import RedisChild, free_port
 
 from nser_decision.api import create_app
+from nser_decision.policy import Policy
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.transport import INSECURE
@@ -26,7 +27,9 @@ def network(
     redis_server.start()
     mec = MecProcess(redis_server.url, workdir / "mec.log").wait_serving()
     with WebhookReceiver() as receiver:
-        settings = settings_for(redis_server.url, receiver, confirm_windows=2)
+        settings = settings_for(
+            redis_server.url, receiver, evidence_threshold=Policy().evidence_threshold
+        )
         with (
             UvicornThread(create_app(settings)) as server,
             client(server.url) as http,
@@ -39,7 +42,7 @@ def network(
 def _play(mec: MecProcess, decision: DecisionUnderTest, scene: str, seed: int) -> set[str]:
     """Play `scene` on 6 devices; the ids of the devices that got an alert."""
     before = decision.decided()
-    devices = build_devices(6, scene=scene, seconds=15.0, cells=2, seed=seed)
+    devices = build_devices(6, scene=scene, seconds=30.0, cells=2, seed=seed)
     report = run_sensing(
         devices, WindowFramer(hop_s=1.0), ClientConfig(mec.address, INSECURE, realtime=False)
     )
@@ -49,7 +52,7 @@ def _play(mec: MecProcess, decision: DecisionUnderTest, scene: str, seed: int) -
     return {a["device_id"] for a in alerts} & ids
 
 
-def test_assault_raises_alerts_and_a_quiet_home_does_not(
+def test_assault_raises_alerts_and_a_party_and_a_quiet_home_do_not(
     network: tuple[MecProcess, DecisionUnderTest], tmp_path: Path
 ) -> None:
     mec, decision = network
@@ -57,8 +60,9 @@ def test_assault_raises_alerts_and_a_quiet_home_does_not(
     alerted = _play(mec, decision, "assault", seed=11)
     assert len(alerted) >= 3, f"only {sorted(alerted)} of 6 assault devices alerted"
     decision.receiver.wait_for("/health", 1)  # responders were told
-    decision.redis.flushdb()
-    # The type student is far from perfect on scene windows (docs/decision.md): a quiet home
-    # may still alert now and then, but far less often than an assault.
-    false_alerts = _play(mec, decision, "quiet-home", seed=11)
-    assert len(false_alerts) <= 1, sorted(false_alerts)
+    # The student is far from perfect on scene windows (docs/decision.md): a party or a quiet
+    # home may still alert now and then, but far less often than an assault.
+    for scene in ("party", "quiet-home"):
+        decision.redis.flushdb()
+        false_alerts = _play(mec, decision, scene, seed=11)
+        assert len(false_alerts) <= 1, (scene, sorted(false_alerts))

@@ -49,7 +49,7 @@ def settings_for(
         "webhook_attempts": 4,
         "incident_gap_seconds": 10.0,
         "escalate_after_windows": 5,
-        "confirm_windows": 1,  # most tests: one window, one alert; confirmation has its own test
+        "evidence_threshold": 0.0,  # most tests: one window, one alert; evidence has its tests
         "tokens_file": TOKENS_PATH,
     }
     return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from support.results import make_record
 from support.tokens import bearer
 
 from nser_decision.api import create_app
+from nser_decision.policy import Policy
 from nser_shared.consumer import DEAD_LETTER_STREAM
 from nser_shared.results import RESULTS_STREAM
 
@@ -214,11 +215,12 @@ def test_poison_message_is_dead_lettered_and_the_rest_go_on(decision: DecisionUn
     assert decision.http.get("/readyz").status_code == 200
 
 
-def test_an_incident_alerts_only_once_confirmed_by_a_second_window(
+def test_an_incident_alerts_only_once_a_second_window_adds_enough_evidence(
     redis_server: RedisChild,
 ) -> None:
     with WebhookReceiver() as receiver:
-        app = create_app(settings_for(redis_server.url, receiver, confirm_windows=2))
+        # P(negative) 0.9 adds 0.4 per window: two windows reach 0.7, one does not.
+        app = create_app(settings_for(redis_server.url, receiver, evidence_threshold=0.7))
         with UvicornThread(app) as server, client(server.url) as http:
             d = DecisionUnderTest(server.url, redis_server.client(), receiver, http)
             t0 = time.time()
@@ -247,11 +249,14 @@ def test_joyful_screams_outvote_a_misread_pair_but_not_a_turn_to_fear(
     """A party device: two alerting windows among positive screams raise nothing; when its
     screams stay negative, the same incident alerts, measured from its first alerting window."""
     with WebhookReceiver() as receiver:
-        settings = settings_for(redis_server.url, receiver, confirm_windows=2, valence_windows=4)
+        settings = settings_for(redis_server.url, receiver, evidence_threshold=1.0)
         with UvicornThread(create_app(settings)) as server, client(server.url) as http:
             d = DecisionUnderTest(server.url, redis_server.client(), receiver, http)
             t0 = time.time()
             p_negative = [0.05, 0.1, 0.9, 0.05, 0.1, 0.8, 0.1]  # two misread windows at a party
+            # The policy's offline replay (nser scene-accuracy) alerts on the same window.
+            replayed = [(float(i), 0.95, p) for i, p in enumerate([*p_negative, 0.9, 0.9, 0.9])]
+            assert Policy(evidence_threshold=1.0).first_alert(replayed) == 9
             d.publish(
                 [
                     make_record(device_id="watch-0007", sequence=i, negative=p, captured_at=t0 + i)
@@ -263,11 +268,15 @@ def test_joyful_screams_outvote_a_misread_pair_but_not_a_turn_to_fear(
             d.publish(
                 [
                     make_record(device_id="watch-0007", sequence=i, negative=0.9, captured_at=t)
-                    for i, t in ((i, t0 + i) for i in range(7, 10))
+                    for i, t in ((i, t0 + i) for i in range(7, 9))
                 ]
             )
+            d.wait_decided(len(p_negative) + 2)
+            assert _alerts(d, device_id="watch-0007") == []  # evidence 0.8 < 1.0
+            d.publish([make_record(device_id="watch-0007", sequence=9, captured_at=t0 + 9)])
             d.wait_decided(len(p_negative) + 3)
             (alert,) = _alerts(d, device_id="watch-0007")
             assert alert["first_window"]["sequence"] == 2  # the incident's first alerting window
-            # Alerting windows 2 and 5, 7, the confirming 8 (mean of the last four 0.675), then 9.
+            # Evidence 0.4 at window 2 and 0.3 at 5 fell back to 0 each time; then 0.4, 0.8 and
+            # 1.2 at 7, 8 and 9. The alert counts every alerting window: 2, 5, 7, 8 and 9.
             assert alert["windows"] == 5

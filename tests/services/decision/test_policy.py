@@ -36,12 +36,25 @@ def test_negative_screams_go_to_police_and_healthcare_by_default() -> None:
     assert Policy().responders("positive") == ()
 
 
-def test_an_incident_confirms_on_enough_alerting_windows_that_sound_negative_overall() -> None:
-    policy = Policy(confirm_windows=2, valence_windows=4, valence_threshold=0.5)
-    assert not policy.confirms(1, [0.9])  # one stray window
-    assert policy.confirms(2, [0.9, 0.8])
-    # A party: two misread windows among joyful screams do not outvote them...
-    assert not policy.confirms(2, [0.1, 0.2, 0.9, 0.1, 0.8, 0.1])
-    # ...but only the latest `valence_windows` count, so screams that turn negative alert.
-    assert policy.confirms(3, [0.1, 0.1, 0.1, 0.9, 0.8, 0.7, 0.2])
-    assert not policy.confirms(5, [])
+def _evidence(policy: Policy, p_negative: list[float]) -> list[float]:
+    """The incident's evidence after each of its scream windows."""
+    evidence, trace = 0.0, []
+    for p in p_negative:
+        evidence = policy.evidence(evidence, p)
+        trace.append(evidence)
+    return trace
+
+
+def test_an_incident_alerts_once_its_windows_add_up_to_enough_evidence_of_distress() -> None:
+    policy = Policy(evidence_reference=0.5, evidence_threshold=1.0)
+    assert _evidence(policy, [0.9, 0.9, 0.9]) == pytest.approx([0.4, 0.8, 1.2])
+    assert [policy.confirms(e) for e in _evidence(policy, [0.9, 0.9, 0.9])] == [False, False, True]
+    assert policy.evidence(0.3, 0.1) == 0.0  # never below zero
+    # A party: misread windows among joyful screams never add up, however long it goes on...
+    party = _evidence(policy, [0.05, 0.1, 0.9, 0.05, 0.1, 0.8, 0.1] * 10)
+    assert max(party) < policy.evidence_threshold
+    # ...and the sum forgets that joyful past: screams that turn negative alert as fast as
+    # they would from silence.
+    assert _evidence(policy, [0.05] * 20 + [0.9] * 3)[-3:] == pytest.approx([0.4, 0.8, 1.2])
+    # Threshold 0: the first alerting window alerts.
+    assert Policy(evidence_threshold=0.0).confirms(policy.evidence(0.0, 0.6))

@@ -12,17 +12,21 @@ from nser_shared.cli import main
 
 def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path) -> None:
     args = ["--models", "student", "--scenes", "assault,quiet-home", "--devices", "1",
-            "--duration", "8", "--out", str(tmp_path)]  # fmt: skip
+            "--seeds", "0,3", "--duration", "8", "--out", str(tmp_path)]  # fmt: skip
     assert main(["scene-accuracy", *args]) == 0
     report = json.loads((tmp_path / "scenes.json").read_text())
+    assert (report["seeds"], report["devices_per_scene"]) == ([0, 3], 2)  # a device per seed
     rows = report["models"]["student"]
     assert set(rows) == {"assault", "quiet-home"}
     assert rows["quiet-home"]["scream_windows"] == 0
     assert rows["quiet-home"]["type_accuracy"] is None  # no true screams to type
     for row in rows.values():
-        assert row["windows"] == 6  # 8 s, 3 s windows, one per second
+        assert row["windows"] == 12  # two devices, 8 s each, 3 s windows, one per second
+        assert row["devices"] == 2
         for key in ("detection_accuracy", "non_screams_called_screams", "alerting_windows"):
             assert row[key] is None or 0.0 <= row[key] <= 1.0
+        assert row["devices_alerted"] in (0.0, 0.5, 1.0)
+        assert (row["median_s_to_alert"] is None) == (row["devices_alerted"] == 0.0)
     assert "| student | assault |" in (tmp_path / "scenes.md").read_text()
 
 
@@ -32,6 +36,8 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         (["--models", "resnet99"], "unknown models"),
         (["--scenes", "disco"], "unknown scene"),
         (["--devices", "0"], "--devices must be at least 1"),
+        (["--seeds", "0,x"], "--seeds must be comma-separated integers"),
+        (["--seeds", "-1"], "none negative"),
         (["--duration", "2"], "--duration must be at least 3 seconds"),
         (["--checkpoints", "/nonexistent"], "checkpoint folder not found"),
     ],
