@@ -62,7 +62,10 @@ class _Ready(BaseHTTPRequestHandler):
 def http_ready() -> Iterator[tuple[int, type[_Ready]]]:
     handler = type("Handler", (_Ready,), {"ready": True})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the serving loop's next poll.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server.server_port, handler
@@ -132,7 +135,10 @@ def test_http_check_speaks_https_trusting_the_services_own_certificate(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(dev_pki.server_cert, dev_pki.server_key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the serving loop's next poll.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         port = str(server.server_port)

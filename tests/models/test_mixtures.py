@@ -1,4 +1,10 @@
-"""Scene-like training windows: where the clip lands, the labels kept, splits kept apart."""
+"""Scene-like training windows: where the clip lands, the labels kept, splits kept apart.
+
+Each call of scene_mixtures generates its noise beds (five 30 s tracks: seconds of CPU). The
+determinism test makes them for real every time; the tests that do not check the beds reuse
+the beds it made (the same arguments give the same bed: generate_noise is deterministic, as
+its own tests and the determinism test here check).
+"""
 
 from pathlib import Path
 
@@ -6,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from nser_models.data import mixtures
 from nser_models.data.clips import ClipRecord, task_records
-from nser_models.data.mixtures import MixConfig, active_span, scene_mixtures
+from nser_models.data.mixtures import Audio, MixConfig, active_span, scene_mixtures
+from nser_models.data.noise import generate_noise
 from nser_models.data.sources import load_source
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
 from nser_models.task_data import prepare_task_data
@@ -16,6 +24,43 @@ from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
 
 RATE = DEFAULT_FEATURE_CONFIG.sample_rate
+BedKey = tuple[str, float, int, int]  # generate_noise's (category, seconds, rate, seed)
+
+
+@pytest.fixture(scope="module")
+def made_beds() -> dict[BedKey, Audio]:
+    """Every noise bed made in this module, by its arguments (read-only)."""
+    return {}
+
+
+def _keep(beds: dict[BedKey, Audio], key: BedKey, bed: Audio) -> Audio:
+    bed.flags.writeable = False  # scene_mixtures only reads a bed: a write would raise
+    beds[key] = bed
+    return bed
+
+
+@pytest.fixture
+def fresh_beds(monkeypatch: pytest.MonkeyPatch, made_beds: dict[BedKey, Audio]) -> None:
+    """scene_mixtures generates its beds for real (and they are kept for `reused_beds`)."""
+
+    def make(category: str, seconds: float, sample_rate: int, seed: int) -> Audio:
+        key = (category, seconds, sample_rate, seed)
+        return _keep(made_beds, key, generate_noise(*key))
+
+    monkeypatch.setattr(mixtures, "generate_noise", make)
+
+
+@pytest.fixture
+def reused_beds(monkeypatch: pytest.MonkeyPatch, made_beds: dict[BedKey, Audio]) -> None:
+    """scene_mixtures gets the bed made before with the same arguments, if there is one."""
+
+    def reuse(category: str, seconds: float, sample_rate: int, seed: int) -> Audio:
+        key = (category, seconds, sample_rate, seed)
+        if key in made_beds:
+            return made_beds[key]
+        return _keep(made_beds, key, generate_noise(*key))
+
+    monkeypatch.setattr(mixtures, "generate_noise", reuse)
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +78,17 @@ def test_active_span_trims_silence_around_the_sound() -> None:
     assert float(np.abs(trimmed).max()) == pytest.approx(0.5, abs=0.01)
 
 
+@pytest.mark.usefixtures("fresh_beds")
 def test_mixtures_are_noisy_windows_that_keep_labels_and_are_deterministic(
     records: list[ClipRecord],
 ) -> None:
     labelled = task_records(records[:12], Task.DETECTION)
+    pool = records[:24]  # the distractors: the non-screams of two speakers' clips
+    assert any(not r.is_scream for r in pool)
     mix = MixConfig(per_clip=2, distractor_probability=1.0)
-    first = scene_mixtures(labelled, records, DEFAULT_FEATURE_CONFIG, mix, split_index=0)
-    again = scene_mixtures(labelled, records, DEFAULT_FEATURE_CONFIG, mix, split_index=0)
-    other_split = scene_mixtures(labelled, records, DEFAULT_FEATURE_CONFIG, mix, split_index=1)
+    first = scene_mixtures(labelled, pool, DEFAULT_FEATURE_CONFIG, mix, split_index=0)
+    again = scene_mixtures(labelled, pool, DEFAULT_FEATURE_CONFIG, mix, split_index=0)
+    other_split = scene_mixtures(labelled, pool, DEFAULT_FEATURE_CONFIG, mix, split_index=1)
     assert len(first) == 2 * len(labelled)
     assert [(r, label) for r, label, _ in first] == 2 * labelled
     for (_, _, audio), (_, _, audio_again), (_, _, audio_other) in zip(
@@ -55,6 +103,7 @@ def test_mixtures_are_noisy_windows_that_keep_labels_and_are_deterministic(
         assert all(np.sqrt(np.mean(audio[i : i + quarter] ** 2)) > 1e-4 for i in (0, 3 * quarter))
 
 
+@pytest.mark.usefixtures("reused_beds")
 def test_the_clip_overlaps_the_window_by_at_least_the_minimum(records: list[ClipRecord]) -> None:
     labelled = task_records(records[:6], Task.DETECTION)
     # A bed at -100 dBFS and the clip 60 dB over it: the samples above 1e-3 are the clip's.
@@ -77,6 +126,7 @@ def test_bad_mixture_settings_are_refused() -> None:
         MixConfig(distractor_probability=1.5)
 
 
+@pytest.mark.usefixtures("reused_beds")
 def test_task_data_mixes_train_and_val_only_and_keeps_the_fingerprint(
     records: list[ClipRecord], tmp_path: Path
 ) -> None:

@@ -1,5 +1,7 @@
 """The checkpoints committed in models/checkpoints load, match their manifest and classify."""
 
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint, verify_manifest
 from nser_models.data.clips import read_manifest, task_records
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
-from nser_models.featureset import build_feature_set
+from nser_models.featureset import FeatureSet, build_feature_set
 from nser_models.metrics import predict_logits
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
@@ -25,6 +27,19 @@ def unseen_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def unseen_features(unseen_corpus: Path) -> Callable[[Task], FeatureSet]:
+    """The features of a task's unseen clips, computed once for the three models of the task
+    (each model only reads them)."""
+
+    @cache
+    def features(task: Task) -> FeatureSet:
+        labelled = task_records(read_manifest(unseen_corpus / "manifest.csv"), task)
+        return build_feature_set(labelled, DEFAULT_FEATURE_CONFIG, cache_dir=None)
+
+    return features
+
+
 def test_manifest_lists_every_shipped_checkpoint_with_its_hash() -> None:
     entries = verify_manifest(SHIPPED_DIR)
     listed = {(e["task"], e["model"]) for e in entries}
@@ -35,13 +50,12 @@ def test_manifest_lists_every_shipped_checkpoint_with_its_hash() -> None:
 @pytest.mark.parametrize("task", list(Task))
 @pytest.mark.parametrize("model_name", list(MODEL_REGISTRY))
 def test_shipped_checkpoint_classifies_unseen_clips_better_than_chance(
-    task: Task, model_name: str, unseen_corpus: Path
+    task: Task, model_name: str, unseen_features: Callable[[Task], FeatureSet]
 ) -> None:
     ckpt = load_checkpoint(shipped_checkpoint(task, model_name), DEFAULT_FEATURE_CONFIG)
     assert ckpt.model_name == model_name
     assert ckpt.task is task
-    labelled = task_records(read_manifest(unseen_corpus / "manifest.csv"), task)
-    data = build_feature_set(labelled, DEFAULT_FEATURE_CONFIG, cache_dir=None)
+    data = unseen_features(task)
     logits = predict_logits(ckpt.build(), data.features)
     probabilities = logits.softmax(dim=1)
     assert probabilities.shape == (len(data), 2)

@@ -51,6 +51,7 @@ from nser_shared.results import RESULTS_STREAM
 
 DEVICES = 6  # two windows a second each: 12 windows/s of steady load
 PUBLISH_BUFFER = 20  # small, so that a Redis outage overflows it (and the drops are counted)
+OVERFLOW = PUBLISH_BUFFER // 2  # drops to wait for while Redis is down (about 2.5 s at 12/s)
 
 
 class Network:
@@ -96,8 +97,26 @@ def _settle(network: Network, fleet: Fleet) -> tuple[list[dict[str, object]], fl
     return log, time.time()
 
 
+def _wait_dropped(metrics_url: str, count: float, timeout_s: float = 30.0) -> None:
+    """Until the MEC has counted `count` dropped results; polled 4 times a second (a scrape is
+    work for the MEC under test), a slow scrape counting as not yet."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if metric(metrics_url, "nser_mec_publish_dropped_total") >= count:
+                return
+        except httpx.TimeoutException:
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"the MEC dropped fewer than {count:.0f} results in {timeout_s} s")
+
+
 def test_mec_killed_and_restarted_under_load(network: Network) -> None:
-    fleet = network.fleet(first_device=0, seconds=24.0)
+    # 18 s of audio: windows are sent from 3 s on (a window is 3 s long) and the kill comes about
+    # 2 s later. The MEC is back within about 3 s, and the devices' channel reconnects at once;
+    # on a 2-core machine busy with other work, back within 8 s and reconnected within 9 s (the
+    # channel's reconnect backoff grows with the outage): 4 s of windows are answered after it.
+    fleet = network.fleet(first_device=0, seconds=18.0)
     fleet.wait_settled(4 * DEVICES)
     killed_at = kill9(network.mec)
     network.mec.start()  # the same ports: the devices' channel reconnects
@@ -128,7 +147,9 @@ def test_mec_killed_and_restarted_under_load(network: Network) -> None:
 def test_decision_replica_killed_with_results_pending_is_taken_over(network: Network) -> None:
     client = network.redis.client()
     victim, survivor = network.replicas["replica-a"], network.replicas["replica-b"]
-    fleet = network.fleet(first_device=10, seconds=12.0)
+    # 8 s of audio: windows are sent from 3 s on and the kill comes about 2 s later; the survivor
+    # claims the victim's entries once they are 1 s idle (--claim-idle-ms), under load still.
+    fleet = network.fleet(first_device=10, seconds=8.0)
     fleet.wait_settled(4 * DEVICES)
     assert victim.process is not None
     victim.process.send_signal(signal.SIGSTOP)  # its blocked read still takes entries ...
@@ -158,10 +179,15 @@ def test_decision_replica_killed_with_results_pending_is_taken_over(network: Net
 def test_redis_killed_and_restarted_under_load(network: Network) -> None:
     mec_metrics = network.mec.metrics_url
     dropped_before = metric(mec_metrics, "nser_mec_publish_dropped_total")
-    fleet = network.fleet(first_device=20, seconds=14.0)
+    # 11 s of audio: windows are sent from 3 s on, the kill comes about 2 s later, the outage
+    # lasts about 2.5 s, and the devices go on sending for about 3.5 s once Redis is back.
+    fleet = network.fleet(first_device=20, seconds=11.0)
     fleet.wait_settled(4 * DEVICES)
     kill9(network.redis)
-    time.sleep(3.0)  # the MEC keeps answering; its publish buffer overflows
+    # The MEC keeps answering; its publish buffer overflows. Redis stays down until the MEC has
+    # dropped OVERFLOW results (the oldest first): many more than the pipeline in flight at the
+    # kill, whose results may have landed, so some of the dropped are lost for certain.
+    _wait_dropped(mec_metrics, dropped_before + OVERFLOW)
     network.redis.start()
     log, _ = _settle(network, fleet)
     client = network.redis.client()

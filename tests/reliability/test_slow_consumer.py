@@ -21,8 +21,12 @@ from nser_shared.processes import HttpServiceChild
 from nser_shared.prom import sample_value
 from nser_shared.results import RESULTS_STREAM
 
-MAXLEN = 30
-NODE_ENTRIES = 10  # stream-node-max-entries: MAXLEN ~ trims whole nodes of this many entries
+MAXLEN = 20
+NODE_ENTRIES = 5  # stream-node-max-entries: MAXLEN ~ trims whole nodes of this many entries
+# 6 devices, 9 s of audio: 3 s windows at a 0.5 s hop from 3 s on, 13 a device, 78 in all:
+# over twice the stream's bound (MAXLEN + NODE_ENTRIES = 25) published, and a lag of about 60
+# (78 less the 12 to 20 decided before the replica stops), over twice that bound too.
+DEVICES, SECONDS = 6, 9.0
 
 
 @pytest.fixture
@@ -54,7 +58,7 @@ def test_stream_stays_bounded_and_the_lag_shows_in_metrics_and_analytics(
     mec.start()
     nwdaf.start()
     replica.start()
-    fleet = Fleet(mec.address, tmp_path, first_device=0, devices=6, seconds=12.0)
+    fleet = Fleet(mec.address, tmp_path, first_device=0, devices=DEVICES, seconds=SECONDS)
     fleet.start()
     try:
         wait_until(lambda: _decided(client) >= 12, 60.0, "the replica at work")
