@@ -19,6 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+# Children start by fork and exec (`_die_with_parent` runs between the two). gRPC's fork
+# handlers exist for processes that go on using gRPC after a fork; ours exec at once, and those
+# handlers hung a fork here while another thread used gRPC (grpc/grpc#22624). gRPC documents
+# turning them off for fork-then-exec; it reads the variable when it initialises, so it is set
+# before gRPC is imported (tests/conftest.py does the same for the test run).
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+
 import grpc
 import httpx
 import redis

@@ -128,6 +128,10 @@ def _invalid(message: str) -> InvalidFeatureWindowError:
     return InvalidFeatureWindowError(message)
 
 
+# google.protobuf.Timestamp's valid range: 0001-01-01 to 9999-12-31, nanos in [0, 1e9).
+_TIMESTAMP_SECONDS = (-62_135_596_800, 253_402_300_799)
+
+
 def _check_metadata(window: pb.FeatureWindow) -> DeviceKind:
     device_id = window.device_id
     if not device_id:
@@ -144,6 +148,14 @@ def _check_metadata(window: pb.FeatureWindow) -> DeviceKind:
     for name in ("captured_at", "sent_at"):
         if not window.HasField(name):
             raise _invalid(f"{name} is missing")
+        stamp = getattr(window, name)
+        if not (
+            0 <= stamp.nanos < 1_000_000_000
+            and _TIMESTAMP_SECONDS[0] <= stamp.seconds <= _TIMESTAMP_SECONDS[1]
+        ):
+            raise _invalid(
+                f"{name} is not a valid timestamp (seconds {stamp.seconds}, nanos {stamp.nanos})"
+            )
     return kind
 
 

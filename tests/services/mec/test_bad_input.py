@@ -84,6 +84,14 @@ def _no_capture_time(window: pb.FeatureWindow) -> None:
     window.ClearField("captured_at")
 
 
+def _negative_nanos(window: pb.FeatureWindow) -> None:
+    window.captured_at.nanos = -1  # found by tests/reliability/test_fuzz_grpc.py
+
+
+def _sent_after_year_9999(window: pb.FeatureWindow) -> None:
+    window.sent_at.seconds = 253_402_300_800
+
+
 def _malformed_config_id(window: pb.FeatureWindow) -> None:
     window.feature_config_id = "mfcc-40"
 
@@ -111,6 +119,8 @@ BAD_WINDOWS = [
     pytest.param(_bad_device_kind, Code.INVALID_ARGUMENT, "device_kind", id="device-kind"),
     pytest.param(_bad_cell, Code.INVALID_ARGUMENT, "nr_cell_id", id="cell-id"),
     pytest.param(_no_capture_time, Code.INVALID_ARGUMENT, "captured_at is missing", id="time"),
+    pytest.param(_negative_nanos, Code.INVALID_ARGUMENT, "captured_at is not a valid", id="nanos"),
+    pytest.param(_sent_after_year_9999, Code.INVALID_ARGUMENT, "sent_at is not a", id="y10k"),
     pytest.param(_malformed_config_id, Code.INVALID_ARGUMENT, "feature_config_id", id="cfg-id"),
     pytest.param(_other_config, Code.FAILED_PRECONDITION, "mel-000000000000", id="other-cfg"),
     pytest.param(_unknown_model, Code.NOT_FOUND, "resnet152", id="unknown-model"),
