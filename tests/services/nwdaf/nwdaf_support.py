@@ -130,6 +130,14 @@ def wait_consumed(client: redis.Redis, count: int, timeout_s: float = 10.0) -> N
     def done() -> bool:
         groups = {g["name"].decode(): g for g in client.xinfo_groups(RESULTS_STREAM)}
         group = groups.get(CONSUMER_GROUP)
-        return group is not None and group["entries-read"] >= count and group["pending"] == 0
+        if group is None or group["pending"] != 0:
+            return False
+        if group["entries-read"] is not None:
+            return int(group["entries-read"]) >= count
+        # Redis leaves entries-read nil when it cannot place where the group started (a group
+        # made at the stream's creation, say, after a Redis restart): then the group must have
+        # delivered the stream's last entry.
+        last = client.xinfo_stream(RESULTS_STREAM)["last-generated-id"]
+        return bool(group["last-delivered-id"] == last and client.xlen(RESULTS_STREAM) >= count)
 
     wait_until(done, timeout_s, f"{count} results consumed")
