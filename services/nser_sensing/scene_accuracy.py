@@ -83,10 +83,10 @@ def _policy_replay(
     per_device = len(p_scream) // devices
     assert per_device * devices == len(p_scream), "every device sends as many windows"
     alerting = (p_scream >= policy.scream_threshold) & (p_negative >= policy.negative_threshold)
+    times = [i * HOP_S for i in range(per_device)]
     delays = []
     for device in range(devices):
         span = slice(device * per_device, (device + 1) * per_device)
-        times = [i * HOP_S for i in range(per_device)]
         windows = zip(times, p_scream[span].tolist(), p_negative[span].tolist(), strict=True)
         alert = policy.first_alert(windows)
         if alert is not None:
@@ -124,10 +124,13 @@ def measure(
         "seeds": seeds,
         "checkpoints": str(checkpoints),
         "policy": {
-            "scream_threshold": Policy().scream_threshold,
-            "negative_threshold": Policy().negative_threshold,
-            "evidence_reference": Policy().evidence_reference,
-            "evidence_threshold": Policy().evidence_threshold,
+            name: getattr(Policy, name)
+            for name in (
+                "scream_threshold",
+                "negative_threshold",
+                "evidence_reference",
+                "evidence_threshold",
+            )
         },
         "models": rows,
     }

@@ -1,11 +1,11 @@
 """Scene-like training windows: where the clip lands, the labels kept, splits kept apart.
 
-Each call of scene_mixtures generates its noise beds (five 30 s tracks: seconds of CPU). The
-determinism test makes them for real every time; the tests that do not check the beds reuse
-the beds it made (the same arguments give the same bed: generate_noise is deterministic, as
-its own tests and the determinism test here check).
+Each call of scene_mixtures generates its noise beds (five 30 s tracks: seconds of CPU). Here
+every bed is made once and then reused (read-only) by every test: generate_noise is
+deterministic, as tests/models/test_synthetic_corpus.py checks.
 """
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -24,43 +24,18 @@ from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
 
 RATE = DEFAULT_FEATURE_CONFIG.sample_rate
-BedKey = tuple[str, float, int, int]  # generate_noise's (category, seconds, rate, seed)
 
 
-@pytest.fixture(scope="module")
-def made_beds() -> dict[BedKey, Audio]:
-    """Every noise bed made in this module, by its arguments (read-only)."""
-    return {}
-
-
-def _keep(beds: dict[BedKey, Audio], key: BedKey, bed: Audio) -> Audio:
+@functools.cache
+def _bed_once(category: str, seconds: float, sample_rate: int, seed: int) -> Audio:
+    bed = generate_noise(category, seconds, sample_rate, seed)
     bed.flags.writeable = False  # scene_mixtures only reads a bed: a write would raise
-    beds[key] = bed
     return bed
 
 
-@pytest.fixture
-def fresh_beds(monkeypatch: pytest.MonkeyPatch, made_beds: dict[BedKey, Audio]) -> None:
-    """scene_mixtures generates its beds for real (and they are kept for `reused_beds`)."""
-
-    def make(category: str, seconds: float, sample_rate: int, seed: int) -> Audio:
-        key = (category, seconds, sample_rate, seed)
-        return _keep(made_beds, key, generate_noise(*key))
-
-    monkeypatch.setattr(mixtures, "generate_noise", make)
-
-
-@pytest.fixture
-def reused_beds(monkeypatch: pytest.MonkeyPatch, made_beds: dict[BedKey, Audio]) -> None:
-    """scene_mixtures gets the bed made before with the same arguments, if there is one."""
-
-    def reuse(category: str, seconds: float, sample_rate: int, seed: int) -> Audio:
-        key = (category, seconds, sample_rate, seed)
-        if key in made_beds:
-            return made_beds[key]
-        return _keep(made_beds, key, generate_noise(*key))
-
-    monkeypatch.setattr(mixtures, "generate_noise", reuse)
+@pytest.fixture(autouse=True)
+def beds_made_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mixtures, "generate_noise", _bed_once)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +53,6 @@ def test_active_span_trims_silence_around_the_sound() -> None:
     assert float(np.abs(trimmed).max()) == pytest.approx(0.5, abs=0.01)
 
 
-@pytest.mark.usefixtures("fresh_beds")
 def test_mixtures_are_noisy_windows_that_keep_labels_and_are_deterministic(
     records: list[ClipRecord],
 ) -> None:
@@ -103,7 +77,6 @@ def test_mixtures_are_noisy_windows_that_keep_labels_and_are_deterministic(
         assert all(np.sqrt(np.mean(audio[i : i + quarter] ** 2)) > 1e-4 for i in (0, 3 * quarter))
 
 
-@pytest.mark.usefixtures("reused_beds")
 def test_the_clip_overlaps_the_window_by_at_least_the_minimum(records: list[ClipRecord]) -> None:
     labelled = task_records(records[:6], Task.DETECTION)
     # A bed at -100 dBFS and the clip 60 dB over it: the samples above 1e-3 are the clip's.
@@ -126,7 +99,6 @@ def test_bad_mixture_settings_are_refused() -> None:
         MixConfig(distractor_probability=1.5)
 
 
-@pytest.mark.usefixtures("reused_beds")
 def test_task_data_mixes_train_and_val_only_and_keeps_the_fingerprint(
     records: list[ClipRecord], tmp_path: Path
 ) -> None:
