@@ -22,8 +22,12 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "corpus": Command("nser_models.data.corpus_cli", "write the synthetic vocalisation corpus"),
     "train": Command("nser_models.train", "train teacher, baseline and student for a task"),
+    "train-real": Command(
+        "nser_models.train_real", "train on real recordings; package-disjoint cross-validation"
+    ),
     "evaluate": Command("nser_models.evaluate", "write the paper's tables and figures"),
     "models": Command("nser_models.summary", "print the model registry beside the paper"),
+    "classify": Command("nser_models.classify", "classify audio files with the shipped models"),
     "up": Command("nser_up.cli", "run the whole simulated 5G MEC network (the main job)"),
     "serve": Command("nser_mec.cli", "run the MEC inference service (gRPC, metrics)"),
     "sense": Command("nser_sensing.cli", "simulate sensing devices sending feature windows"),

@@ -23,6 +23,7 @@ MANIFEST_COLUMNS = (
     "valence",
     "is_scream",
     "sample_rate",
+    "source",
 )
 SPLITS = ("train", "val", "test")
 
@@ -39,6 +40,9 @@ class ClipRecord:
     valence: Valence
     is_scream: bool
     sample_rate: int  # of the file on disk (the front end resamples)
+    # Where the recording comes from, when a data set has parts that must not share a split:
+    # the Debian package of a real-corpus clip (data/real_corpus.py). Empty otherwise.
+    source: str = ""
 
 
 def task_label(record: ClipRecord, task: Task) -> int | None:
@@ -76,6 +80,7 @@ def write_manifest(path: Path, records: Sequence[ClipRecord]) -> None:
                     "valence": r.valence.value,
                     "is_scream": int(r.is_scream),
                     "sample_rate": r.sample_rate,
+                    "source": r.source,
                 }
             )
 
@@ -87,7 +92,7 @@ def read_manifest(path: Path) -> list[ClipRecord]:
     records: list[ClipRecord] = []
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = set(MANIFEST_COLUMNS) - set(reader.fieldnames or ())
+        missing = set(MANIFEST_COLUMNS) - {"source"} - set(reader.fieldnames or ())
         if missing:
             raise DatasetError(f"{path}: missing columns {sorted(missing)}")
         for line, row in enumerate(reader, start=2):
@@ -101,6 +106,7 @@ def read_manifest(path: Path) -> list[ClipRecord]:
                     valence=Valence(row["valence"]),
                     is_scream=_parse_bool(row["is_scream"]),
                     sample_rate=int(row["sample_rate"]),
+                    source=row.get("source") or "",
                 )
             except (ValueError, KeyError) as exc:
                 raise DatasetError(f"{path}:{line}: bad row: {exc}") from exc
@@ -163,6 +169,10 @@ def fingerprint(records: Iterable[ClipRecord]) -> str:
     """Hash of the clip list and labels (not the audio bytes): identifies a training set."""
     digest = hashlib.sha256()
     for r in sorted(records, key=lambda r: r.clip_id):
-        values = [str(getattr(r, f.name)) for f in fields(r) if f.name != "path"]
+        values = [
+            str(getattr(r, f.name))
+            for f in fields(r)
+            if f.name != "path" and not (f.name == "source" and not r.source)  # as before it
+        ]
         digest.update("|".join(values).encode())
     return digest.hexdigest()[:16]

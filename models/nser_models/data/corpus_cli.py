@@ -1,8 +1,12 @@
-"""`nser corpus`: write the synthetic vocalisation corpus (clips, manifest.csv, DEMAND-layout
-noise) to a directory.
+"""`nser corpus`: write a corpus to a directory.
 
-    nser corpus --out data/synthetic            # 48 speakers x 40 clips, 60 s of each noise
+    nser corpus --out data/synthetic            # synthetic vocalisations: 48 speakers x 40 clips
     nser corpus --out /tmp/tiny --speakers 3 --clips-per-speaker 12 --noise-seconds 5
+    nser corpus real --out data/real            # real recordings from Debian packages
+    nser corpus real --out data/real --debs ~/debs --packages warmux-data,redeclipse-data
+
+`synthetic` (the default) writes clips, manifest.csv and DEMAND-layout noise; `real` builds the
+real-audio corpus from the committed clip table (data/real_corpus.py).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from nser_models.data import real_corpus
 from nser_models.data.clips import ClipRecord
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
 from nser_models.data.synthetic import (
@@ -26,7 +31,31 @@ from nser_shared.errors import DatasetError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="directory to write into")
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="which corpus (default: %(default)s)",
+    )
+    parser.add_argument("--out", type=Path, help="directory to write into")
+    real = parser.add_argument_group("real corpus")
+    real.add_argument(
+        "--debs",
+        type=Path,
+        help="folder of the packages' .deb files; missing ones are fetched into it with "
+        "`apt-get download` (default: OUT/.debs)",
+    )
+    real.add_argument(
+        "--packages", help="comma-separated packages to take (default: every package)"
+    )
+    real.add_argument(
+        "--write-table",
+        action="store_true",
+        help="maintainers: relabel every file from the rules of data/real_families.py and "
+        f"rewrite {real_corpus.TABLE_PATH.name}, instead of building",
+    )
+    real.add_argument("--keep-unpacked", action="store_true", help="keep OUT/.unpacked")
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_CORPUS.seed, help="(default: %(default)s)"
     )
@@ -57,6 +86,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.kind == "real":
+        return run_real(args)
+    if args.out is None:
+        raise DatasetError("--out is required")
     if args.workers < 0:
         raise DatasetError(f"--workers must be >= 0, got {args.workers}")
     config = CorpusConfig(
@@ -73,10 +106,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_target(out: Path, force: bool) -> None:
+def run_real(args: argparse.Namespace) -> int:
+    packages = [p.strip() for p in args.packages.split(",") if p.strip()] if args.packages else None
+    started = time.perf_counter()
+    if args.write_table:
+        if args.debs is None:
+            raise DatasetError("--write-table needs --debs DIR (and unpacks into DIR/unpacked)")
+        rows = real_corpus.relabel(args.debs, args.debs / "unpacked", packages)
+        real_corpus.write_table(rows)
+        print(f"wrote {len(rows)} rows to {real_corpus.TABLE_PATH}")
+        return 0
+    if args.out is None:
+        raise DatasetError("--out is required")
+    out: Path = args.out
+    _check_target(out, args.force, allowed={".debs"})
+    report = real_corpus.build_corpus(out, args.debs or out / ".debs", packages=packages)
+    records = report.records
+    print(
+        f"wrote {len(records)} clips from {len({r.source for r in records})} packages to {out} "
+        f"in {time.perf_counter() - started:.1f} s\n"
+        f"  manifest: {out / real_corpus.MANIFEST_NAME}\n"
+        "  class:   " + _counts(real_corpus.sound_class_of(r).value for r in records) + "\n"
+        "  valence: " + _counts(r.valence.value for r in records) + "\n"
+        "  package: " + _counts(r.source for r in records)
+    )
+    if report.changed:
+        print(
+            f"  skipped {len(report.changed)} clips whose bytes differ from the table "
+            f"(another package version?): {', '.join(report.changed[:5])}"
+        )
+    return 0
+
+
+def _check_target(out: Path, force: bool, allowed: frozenset[str] | set[str] = frozenset()) -> None:
     if out.exists() and not out.is_dir():
         raise DatasetError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if out.is_dir() and any(p.name not in allowed for p in out.iterdir()) and not force:
         raise DatasetError(
             f"{out} is not empty; choose another --out or pass --force to write into it "
             "(files from an earlier corpus that the new manifest does not list are left alone)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nser_models.data.asvp_esd import load_asvp_esd
 from nser_models.data.clips import ClipRecord, read_manifest
+from nser_models.data.real_corpus import load_real
 from nser_models.data.vivae import load_vivae
 from nser_shared.errors import DatasetError
 
@@ -20,6 +21,7 @@ _LOADERS: dict[str, Callable[[Path], list[ClipRecord]]] = {
     "synthetic": _load_synthetic,
     "asvp-esd": load_asvp_esd,
     "vivae": load_vivae,
+    "real": load_real,
 }
 SOURCE_KINDS: tuple[str, ...] = tuple(_LOADERS)
 
@@ -27,7 +29,8 @@ SOURCE_KINDS: tuple[str, ...] = tuple(_LOADERS)
 def load_source(spec: str) -> list[ClipRecord]:
     """Records of the source `spec`, `kind:PATH` with kind one of `SOURCE_KINDS`.
 
-    `synthetic:PATH` reads the corpus folder's `manifest.csv` (or PATH if it is the manifest);
+    `synthetic:PATH` and `real:PATH` (data/real_corpus.py) read the corpus folder's
+    `manifest.csv` (or PATH if it is the manifest);
     `asvp-esd:PATH` and `vivae:PATH` use their loaders' defaults (default scream rule, VIVAE
     full set). Raises DatasetError for a malformed spec, an unknown kind or a missing path.
     """
