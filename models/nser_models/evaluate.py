@@ -12,6 +12,7 @@ and student's penultimate embeddings). Writes report.json, report.md and PNG fig
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -62,6 +63,7 @@ def evaluate(
     out_dir: Path,
     noise_root: Path | None,
     config: EvalConfig,
+    real_audio: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     records = load_source(data_spec)
     report: dict[str, Any] = {
@@ -79,6 +81,8 @@ def evaluate(
         raise NserError(f"no checkpoints found in {checkpoint_dir}")
     report["models"] = model_table()
     report["latency"] = _latency(checkpoint_dir, records, config)
+    if real_audio is not None:
+        report["real_audio"] = real_audio
     out_dir.mkdir(parents=True, exist_ok=True)
     write_report(report, out_dir)
     return report
@@ -371,6 +375,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--latency-runs", type=int, default=d.latency_runs)
     parser.add_argument("--no-tsne", action="store_true")
+    parser.add_argument(
+        "--real-cv",
+        type=Path,
+        help="real-audio.json of `nser train-real`: its package-disjoint tables join the report",
+    )
     parser.add_argument("--seed", type=int, default=d.seed)
 
 
@@ -391,6 +400,12 @@ def run(args: argparse.Namespace) -> int:
     config = EvalConfig(
         snrs=snrs, seed=args.seed, latency_runs=args.latency_runs, tsne=not args.no_tsne
     )
-    evaluate(args.data, args.checkpoints, args.out, noise_root, config)
+    real_audio = None
+    if args.real_cv is not None:
+        try:
+            real_audio = json.loads(args.real_cv.read_text())
+        except (OSError, ValueError) as exc:
+            raise NserError(f"--real-cv {args.real_cv}: {exc}") from None
+    evaluate(args.data, args.checkpoints, args.out, noise_root, config, real_audio)
     print(f"report written to {args.out / 'report.md'}")
     return 0

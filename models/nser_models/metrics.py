@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
+from scipy.stats import rankdata
 from sklearn.metrics import confusion_matrix, f1_score
 from torch import Tensor, nn
 
@@ -47,3 +50,32 @@ def classification_metrics(logits: Tensor, labels: Tensor, n_classes: int) -> di
         ),
         "confusion": confusion_matrix(truth, predicted, labels=classes).tolist(),
     }
+
+
+def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """Area under the ROC curve: the chance that a random positive scores above a random
+    negative, ties counting half (the Mann-Whitney U statistic over n_pos * n_neg)."""
+    pos = np.asarray([s for s, p in zip(scores, positive, strict=True) if p], dtype=np.float64)
+    neg = np.asarray([s for s, p in zip(scores, positive, strict=True) if not p], dtype=np.float64)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("AUC needs at least one positive and one negative")
+    ranks = rankdata(np.concatenate([pos, neg]))  # average ranks for ties
+    u = float(ranks[: pos.size].sum()) - pos.size * (pos.size + 1) / 2.0
+    return u / (pos.size * neg.size)
+
+
+def recall_at_false_alarm(
+    scores: Sequence[float], positive: Sequence[bool], false_alarm_rate: float
+) -> float:
+    """The share of positives found at the lowest threshold whose false-alarm rate on the
+    negatives (the share scoring at or above it) is at most `false_alarm_rate`."""
+    pos = np.asarray([s for s, p in zip(scores, positive, strict=True) if p], dtype=np.float64)
+    neg = np.sort(
+        np.asarray([s for s, p in zip(scores, positive, strict=True) if not p], dtype=np.float64)
+    )[::-1]
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("recall at a false-alarm rate needs positives and negatives")
+    allowed = int(np.floor(false_alarm_rate * neg.size + 1e-9))  # negatives that may pass
+    # Threshold just above the (allowed+1)-th highest negative: at most `allowed` pass.
+    threshold = neg[allowed] if allowed < neg.size else -np.inf
+    return float((pos > threshold).mean())

@@ -193,8 +193,12 @@ def train_model(
     source: str = "",
     init_dir: Path | None = None,
     device: str = "cpu",
+    recipe: dict[str, Any] | None = None,
 ) -> Path:
     """Train one model on `device`, evaluate it on the held-out speakers, save its checkpoint.
+
+    `recipe`, when given, is recorded in the checkpoint's train_config as how the data were made
+    (the real-audio recipe of train_real.py).
 
     With `init_dir`, training starts from that folder's checkpoint of the same task and model
     (fine-tuning) instead of fresh weights; the checkpoint records which file it started from.
@@ -246,6 +250,7 @@ def train_model(
         "init": init,
         "device": device,
         "speakers": data.speakers,
+        **({"recipe": recipe} if recipe is not None else {}),
     }
     path = out_dir / checkpoint_filename(data.task, model_name)
     save_checkpoint(

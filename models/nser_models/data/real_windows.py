@@ -42,6 +42,7 @@ from nser_shared.errors import DatasetError
 Audio = npt.NDArray[np.float32]
 SAMPLE_RATE = 16_000
 NOISE_BED_SECONDS = 20.0
+SPEED_FACTORS = (0.85, 0.9, 0.95, 1.05, 1.1, 1.15)
 NOISE_SEED_BASE = 9_000  # apart from the scenes' (0...) and the synthetic mixtures' (7000...)
 
 
@@ -97,7 +98,9 @@ class Perturbation:
         rng = self.rng
         x = torch.from_numpy(clip.astype(np.float32))
         if rng.uniform() < 0.6:  # speed: tempo and pitch, as a faster or higher voice
-            factor = rng.uniform(0.85, 1.15)
+            # In steps of 5 %: rates with a large common divisor keep the resampling kernel
+            # small (16,733 Hz to 16,000 Hz would need one of 16,733 x 16,000 taps).
+            factor = float(rng.choice(SPEED_FACTORS))
             x = AF.resample(x, round(SAMPLE_RATE * factor), SAMPLE_RATE)
         if rng.uniform() < 0.5:  # an equaliser peak or notch: the microphone's colour
             x = AF.equalizer_biquad(

@@ -1,0 +1,457 @@
+"""`nser train-real`: train on real recordings, measured on packages no model saw.
+
+    nser train-real --real data/real --synthetic data/corpus --out runs/real
+    nser train-real ... --ship models/checkpoints        # then train on every package and ship
+
+The real corpus (data/real_corpus.py) is split into `folds` groups of whole Debian packages,
+balanced by their cries (`package_folds`); a hash check proves that no clip's audio sits in two
+splits of a fold. For each fold and task, the three models are fine-tuned from the shipped
+(synthetic) checkpoints on device-like windows of the other packages' clips (data/real_windows.py)
+beside the synthetic training split: the teacher by cross-entropy, then MobileNetV3-small, then
+the student distilled from the fold's teacher. Every model of a fold is then scored on the held
+out packages' clips in two conditions, padded (the clip from the window's start) and in noise
+(at a random offset in the held-out packages' own ambience at 20 dB SNR).
+
+The report (`real-audio.md`, `real-audio.json` in --out) gives, per fold and pooled over the
+folds' held-out clips: ROC AUC and recall at 1 % and 5 % false alarms of P(scream) for cries
+against speech and against every other sound, and the AUC of P(negative) for cries against
+laughs and cheers (valence). With --ship the same recipe trains on every package and writes the
+checkpoints and manifest there; their held-out metrics are the synthetic test split's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint
+from nser_models.checkpoint import write_manifest as write_checkpoint_manifest
+from nser_models.data.clips import ClipRecord, split_by_speaker, task_records
+from nser_models.data.real_corpus import load_real, sound_class_of
+from nser_models.data.real_families import SoundClass
+from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
+from nser_models.data.sources import load_source
+from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_set
+from nser_models.metrics import predict_logits, recall_at_false_alarm, roc_auc
+from nser_models.report import real_audio_markdown
+from nser_models.task_data import TaskData
+from nser_models.train import STUDENT, TEACHER, TrainConfig, train_model
+from nser_shared.errors import DatasetError, NserError
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
+from nser_shared.labels import Task, Valence
+
+log = logging.getLogger(__name__)
+BASELINE = "mobilenetv3s"
+MODELS = (TEACHER, BASELINE, STUDENT)  # the order they train in: the student needs the teacher
+CONDITIONS = ("padded", "noisy")
+
+
+@dataclass(frozen=True)
+class RealRecipe:
+    """The recipe, recorded in every checkpoint it makes."""
+
+    folds: int = 3
+    epochs: dict[str, int] | None = None  # per model; None: EPOCHS
+    lr: float = 3e-4  # fine-tuning: a third of training from scratch
+    patience: int = 3
+    windows_per_scream: int = 5  # cries are one clip in seven: drawn more often
+    windows_per_other: int = 1
+    synthetic_clips: int = 800  # of the synthetic training split, beside the real clips
+    val_fraction: float = 0.15  # of the training packages' speakers, for early stopping
+    test_snr_db: float = 20.0
+    window: WindowRecipe = field(default_factory=WindowRecipe)
+    seed: int = 0
+
+    def epochs_of(self, model: str) -> int:
+        return (self.epochs or EPOCHS)[model]
+
+
+EPOCHS = {TEACHER: 3, BASELINE: 4, STUDENT: 10}
+
+
+def package_folds(records: Sequence[ClipRecord], folds: int) -> list[list[str]]:
+    """Packages dealt into `folds` groups so that each holds out a fair share of the cries and
+    of the laughs (the rare classes): packages in order of their share of cries plus their share
+    of laughs, each to the group with the smallest such sum so far (then the fewest clips).
+    Deterministic."""
+    packages = sorted({r.source for r in records})
+    if folds < 2 or folds > len(packages):
+        raise DatasetError(f"--folds must be in [2, {len(packages)}] (the packages), got {folds}")
+
+    def share(package: str) -> float:
+        own = [r for r in records if r.source == package]
+        total = 0.0
+        for rare in (lambda r: r.is_scream, lambda r: r.valence is Valence.POSITIVE):
+            all_rare = sum(1 for r in records if rare(r))
+            total += sum(1 for r in own if rare(r)) / all_rare if all_rare else 0.0
+        return total
+
+    weight = {p: share(p) for p in packages}
+    clips = {p: sum(r.source == p for r in records) for p in packages}
+    groups: list[list[str]] = [[] for _ in range(folds)]
+    for package in sorted(packages, key=lambda p: (-weight[p], -clips[p], p)):
+        target = min(
+            range(folds),
+            key=lambda i: (sum(weight[p] for p in groups[i]), sum(clips[p] for p in groups[i]), i),
+        )
+        groups[target].append(package)
+    return [sorted(g) for g in groups]
+
+
+def assert_disjoint(splits: dict[str, Sequence[ClipRecord]]) -> int:
+    """Raise DatasetError if the same audio bytes sit in two splits; returns the clips hashed."""
+    owner: dict[str, str] = {}
+    for name, records in splits.items():
+        for record in records:
+            digest = hashlib.sha256(record.path.read_bytes()).hexdigest()
+            other = owner.setdefault(digest, name)
+            if other != name:
+                raise DatasetError(
+                    f"{record.clip_id} ({record.path}) is in the {name} split and, with the "
+                    f"same bytes, in the {other} split"
+                )
+    return len(owner)
+
+
+def speaker_slice(
+    records: Sequence[ClipRecord], fraction: float, seed: int
+) -> tuple[list[ClipRecord], list[ClipRecord]]:
+    """(rest, slice): about `fraction` of the clips, whole speakers, from packages with more
+    than one speaker; for early stopping, not for reporting."""
+    by_package: dict[str, list[str]] = {}
+    for r in records:
+        by_package.setdefault(r.source, [])
+        if r.speaker not in by_package[r.source]:
+            by_package[r.source].append(r.speaker)
+    rng = random.Random(seed)
+    held: set[str] = set()
+    for speakers in by_package.values():
+        if len(speakers) < 3:
+            continue
+        shuffled = sorted(speakers)
+        rng.shuffle(shuffled)
+        held.update(shuffled[: max(1, round(fraction * len(shuffled)))])
+    return [r for r in records if r.speaker not in held], [r for r in records if r.speaker in held]
+
+
+# --- feature sets -------------------------------------------------------------------------
+
+
+def _window_features(
+    triples: Sequence[tuple[ClipRecord, int, Any]], features: FeatureConfig, key: str
+) -> FeatureSet:
+    cache = DEFAULT_CACHE_DIR / f"{features.id}-real-{key}.pt"
+    if cache.is_file():
+        x: Tensor = torch.load(cache, weights_only=True)
+    else:
+        front_end = MelFrontEnd(features)
+        x = torch.empty(len(triples), *features.shape)
+        with torch.inference_mode():
+            for i, (_, _, audio) in enumerate(triples):
+                x[i] = front_end(torch.from_numpy(audio), 16_000)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        torch.save(x, tmp)
+        os.replace(tmp, cache)
+    return FeatureSet(
+        records=[r for r, _, _ in triples],
+        features=x,
+        labels=torch.tensor([label for _, label, _ in triples], dtype=torch.long),
+    )
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _concat(sets: Sequence[FeatureSet]) -> FeatureSet:
+    sets = [s for s in sets if len(s)]
+    return FeatureSet(
+        records=[r for s in sets for r in s.records],
+        features=torch.cat([s.features for s in sets]),
+        labels=torch.cat([s.labels for s in sets]),
+    )
+
+
+def training_sets(
+    task: Task,
+    real_train: Sequence[ClipRecord],
+    synthetic: dict[str, list[ClipRecord]],
+    recipe: RealRecipe,
+    features: FeatureConfig,
+) -> tuple[FeatureSet, FeatureSet]:
+    """(train, val) of device-like windows of `real_train` plus synthetic clips."""
+    rest, held = speaker_slice(real_train, recipe.val_fraction, recipe.seed)
+    per_label = {0: recipe.windows_per_other, 1: recipe.windows_per_scream}
+    if task is Task.TYPE:  # negative cries are many, positive laughs few: draw laughs more
+        per_label = {0: 4 * recipe.windows_per_scream, 1: recipe.windows_per_other + 1}
+    sets: dict[str, FeatureSet] = {}
+    for index, (name, records) in enumerate((("train", rest), ("val", held))):
+        labelled = task_records(records, task)
+        beds = [r for r in records if sound_class_of(r) is SoundClass.BACKGROUND]
+        triples = device_windows(labelled, per_label, beds, records, recipe.window, split=index)
+        key = _key(
+            task,
+            name,
+            sorted(r.clip_id for r, _ in labelled),
+            per_label,
+            recipe.window.to_dict(),
+            index,
+        )
+        real = _window_features(triples, features, key)
+        pool = synthetic[name]
+        if name == "train":
+            pool = random.Random(recipe.seed).sample(pool, min(recipe.synthetic_clips, len(pool)))
+        synthetic_set = build_feature_set(task_records(pool, task), features)
+        sets[name] = _concat([real, synthetic_set])
+    return sets["train"], sets["val"]
+
+
+def test_sets(
+    task: Task, real_test: Sequence[ClipRecord], recipe: RealRecipe, features: FeatureConfig
+) -> dict[str, FeatureSet]:
+    """The held-out clips in both conditions; for detection every clip takes part, for type
+    the cries and laughs."""
+    labelled = task_records(real_test, task)
+    beds = [r for r in real_test if sound_class_of(r) is SoundClass.BACKGROUND]
+    windows = padded_and_noisy_windows(labelled, beds, recipe.test_snr_db, recipe.seed)
+    ids = sorted(r.clip_id for r, _ in labelled)
+    return {
+        c: _window_features(
+            windows[c], features, _key(task, c, ids, recipe.test_snr_db, recipe.seed)
+        )
+        for c in CONDITIONS
+    }
+
+
+# --- scoring --------------------------------------------------------------------------------
+
+
+def scores_of(checkpoint: Path, features: FeatureConfig, windows: FeatureSet) -> list[float]:
+    """P(class 1) of every window: P(scream) for detection, P(negative) for type."""
+    model = load_checkpoint(checkpoint, features).build()
+    return torch.softmax(predict_logits(model, windows.features), dim=1)[:, 1].tolist()
+
+
+def detection_metrics(records: Sequence[ClipRecord], scores: Sequence[float]) -> dict[str, Any]:
+    """Cries against speech and against every other sound: AUC, recall at 1 % / 5 % false alarms."""
+    classes = [sound_class_of(r) for r in records]
+    out: dict[str, Any] = {}
+    for name, negatives in (
+        ("vs_speech", {SoundClass.SPEECH}),
+        ("vs_other", {SoundClass.BACKGROUND, SoundClass.VOCALISATION}),
+    ):
+        keep = [i for i, c in enumerate(classes) if c is SoundClass.SCREAM or c in negatives]
+        s = [scores[i] for i in keep]
+        p = [classes[i] is SoundClass.SCREAM for i in keep]
+        if all(p) or not any(p):
+            continue
+        out[name] = {
+            "auc": round(roc_auc(s, p), 4),
+            "recall_at_1pct": round(recall_at_false_alarm(s, p, 0.01), 4),
+            "recall_at_5pct": round(recall_at_false_alarm(s, p, 0.05), 4),
+            "cries": sum(p),
+            "negatives": len(p) - sum(p),
+        }
+    return out
+
+
+def valence_metrics(records: Sequence[ClipRecord], scores: Sequence[float]) -> dict[str, Any]:
+    """Cries (negative) against laughs and cheers (positive): AUC of P(negative) and the
+    accuracy at 0.5."""
+    negative = [r.is_scream for r in records]
+    if all(negative) or not any(negative):
+        return {}
+    right = [(s >= 0.5) == n for s, n in zip(scores, negative, strict=True)]
+    return {
+        "auc": round(roc_auc(scores, negative), 4),
+        "accuracy": round(sum(right) / len(right), 4),
+        "cries": sum(negative),
+        "laughs": len(negative) - sum(negative),
+    }
+
+
+def _metrics(task: Task, records: Sequence[ClipRecord], scores: Sequence[float]) -> dict[str, Any]:
+    return (
+        detection_metrics(records, scores)
+        if task is Task.DETECTION
+        else valence_metrics(records, scores)
+    )
+
+
+# --- the runs -------------------------------------------------------------------------------
+
+
+def train_models(
+    task: Task,
+    data: TaskData,
+    recipe: RealRecipe,
+    features: FeatureConfig,
+    out: Path,
+    init: Path,
+    source: str,
+) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for name in MODELS:
+        config = TrainConfig(
+            epochs=recipe.epochs_of(name), lr=recipe.lr, patience=recipe.patience, seed=recipe.seed
+        )
+        teacher = None
+        if name == STUDENT:
+            teacher = load_checkpoint(paths[TEACHER], features).build()
+            for p in teacher.parameters():
+                p.requires_grad_(False)
+        paths[name] = train_model(
+            name, data, features, config, out, teacher, source, init, recipe=_recipe_dict(recipe)
+        )
+    return paths
+
+
+def _recipe_dict(recipe: RealRecipe) -> dict[str, Any]:
+    d = asdict(recipe)
+    d["epochs"] = dict(recipe.epochs or EPOCHS)
+    return d
+
+
+def run_folds(
+    real: Sequence[ClipRecord],
+    synthetic: dict[str, list[ClipRecord]],
+    tasks: Sequence[Task],
+    recipe: RealRecipe,
+    features: FeatureConfig,
+    out: Path,
+    init: Path,
+) -> dict[str, Any]:
+    folds = package_folds(real, recipe.folds)
+    result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
+    for task in tasks:
+        pooled: dict[str, dict[str, list[Any]]] = {}
+        per_fold = []
+        for index, test_packages in enumerate(folds):
+            real_test = [r for r in real if r.source in test_packages]
+            real_train = [r for r in real if r.source not in test_packages]
+            hashed = assert_disjoint(
+                {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
+            )
+            train, val = training_sets(task, real_train, synthetic, recipe, features)
+            tests = test_sets(task, real_test, recipe, features)
+            synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
+            data = TaskData(task, train, val, synthetic_test, "", {"test": test_packages})
+            fold_dir = out / f"fold-{index}"
+            log.info(
+                "fold %d (%s), %s: %d train / %d val windows",
+                index,
+                ", ".join(test_packages),
+                task.value,
+                len(train),
+                len(val),
+            )
+            paths = train_models(task, data, recipe, features, fold_dir, init, "real+synthetic")
+            row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
+            for name, path in paths.items():
+                row[name] = {}
+                for condition, windows in tests.items():
+                    scores = scores_of(path, features, windows)
+                    row[name][condition] = _metrics(task, windows.records, scores)
+                    bucket = pooled.setdefault(name, {}).setdefault(condition, [])
+                    bucket.extend(zip(windows.records, scores, strict=True))
+            per_fold.append(row)
+        result["tasks"][task.value] = {
+            "folds": per_fold,
+            "pooled": {
+                name: {
+                    **{
+                        c: _metrics(task, [r for r, _ in pairs], [s for _, s in pairs])
+                        for c, pairs in by_condition.items()
+                    },
+                    "both": _metrics(
+                        task,
+                        [r for pairs in by_condition.values() for r, _ in pairs],
+                        [s for pairs in by_condition.values() for _, s in pairs],
+                    ),
+                }
+                for name, by_condition in pooled.items()
+            },
+        }
+    return result
+
+
+def ship(
+    real: Sequence[ClipRecord],
+    synthetic: dict[str, list[ClipRecord]],
+    tasks: Sequence[Task],
+    recipe: RealRecipe,
+    features: FeatureConfig,
+    out: Path,
+    init: Path,
+) -> None:
+    """Train on every package with the same recipe; write the checkpoints and the manifest."""
+    for task in tasks:
+        train, val = training_sets(task, real, synthetic, recipe, features)
+        synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
+        data = TaskData(task, train, val, synthetic_test, "", {})
+        train_models(task, data, recipe, features, out, init, "real+synthetic")
+    write_checkpoint_manifest(out)
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = RealRecipe()
+    parser.add_argument(
+        "--real", type=Path, required=True, help="the real corpus (nser corpus real)"
+    )
+    parser.add_argument("--synthetic", type=Path, required=True, help="the synthetic corpus")
+    parser.add_argument("--out", type=Path, required=True, help="folder for fold models and report")
+    parser.add_argument("--task", default="all", choices=[*(t.value for t in Task), "all"])
+    parser.add_argument("--folds", type=int, default=d.folds)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=SHIPPED_DIR,
+        help="checkpoints to fine-tune from (default: the shipped ones)",
+    )
+    parser.add_argument("--ship", type=Path, help="then train on every package and write here")
+    parser.add_argument("--skip-folds", action="store_true", help="only --ship")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--quick", action="store_true", help="one epoch per model, 100 synthetic clips: a smoke run"
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.threads < 1:
+        raise NserError("--threads must be at least 1")
+    if args.skip_folds and args.ship is None:
+        raise NserError("--skip-folds needs --ship DIR")
+    torch.set_num_threads(args.threads)
+    recipe = RealRecipe(folds=args.folds, seed=args.seed, window=WindowRecipe(seed=args.seed))
+    if args.quick:
+        recipe = replace(recipe, epochs=dict.fromkeys(MODELS, 1), synthetic_clips=100)
+    features = DEFAULT_FEATURE_CONFIG
+    real = load_real(args.real)
+    synthetic = split_by_speaker(load_source(f"synthetic:{args.synthetic}"), seed=0)
+    tasks = list(Task) if args.task == "all" else [Task(args.task)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.skip_folds:
+        result = run_folds(real, synthetic, tasks, recipe, features, args.out, args.init)
+        (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
+        (args.out / "real-audio.md").write_text(real_audio_markdown(result))
+        print(real_audio_markdown(result))
+    if args.ship is not None:
+        args.ship.mkdir(parents=True, exist_ok=True)
+        ship(real, synthetic, tasks, replace(recipe), features, args.ship, args.init)
+    return 0

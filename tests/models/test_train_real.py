@@ -1,0 +1,152 @@
+"""Real-audio training and evaluation: the ranking metrics on hand-computed cases, package
+folds, the hash check, device-like windows, and a tiny end-to-end `nser train-real`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nser_models.data.clips import ClipRecord
+from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
+from nser_models.metrics import recall_at_false_alarm, roc_auc
+from nser_models.train_real import (
+    assert_disjoint,
+    detection_metrics,
+    package_folds,
+    speaker_slice,
+    valence_metrics,
+)
+from nser_shared.audio import write_audio
+from nser_shared.errors import DatasetError
+from nser_shared.labels import Valence
+
+
+def test_auc_by_hand() -> None:
+    # Positives 0.9 and 0.7 against negatives 0.8, 0.6, 0.5: 0.9 beats 3, 0.7 beats 2 of 6 pairs.
+    assert roc_auc([0.9, 0.8, 0.7, 0.6, 0.5], [True, False, True, False, False]) == pytest.approx(
+        5 / 6
+    )
+    assert roc_auc([0.5, 0.5], [True, False]) == pytest.approx(0.5)  # a tie counts half
+    assert roc_auc([0.1, 0.9], [True, False]) == 0.0
+    with pytest.raises(ValueError, match="positive and one negative"):
+        roc_auc([0.1], [True])
+
+
+def test_recall_at_false_alarm_by_hand() -> None:
+    negatives = [i / 20 for i in range(20)]  # 0.00 .. 0.95
+    positives = [0.97, 0.9, 0.5]
+    scores = negatives + positives
+    labels = [False] * 20 + [True] * 3
+    # 1 %: no negative may pass, the threshold sits at 0.95: only 0.97 is above it.
+    assert recall_at_false_alarm(scores, labels, 0.01) == pytest.approx(1 / 3)
+    # 5 %: one negative (0.95) may pass; 0.90 is a negative too, so 0.9 does not pass.
+    assert recall_at_false_alarm(scores, labels, 0.05) == pytest.approx(1 / 3)
+    # 10 %: 0.95 and 0.90 may pass; the threshold is 0.85: 0.97 and 0.9 are found.
+    assert recall_at_false_alarm(scores, labels, 0.10) == pytest.approx(2 / 3)
+    assert recall_at_false_alarm(scores, labels, 1.0) == 1.0
+
+
+def record(tmp_path: Path, clip_id: str, source: str, emotion: str, **kw: object) -> ClipRecord:
+    path = tmp_path / f"{clip_id}.wav"
+    if not path.exists():
+        rng = np.random.default_rng(abs(hash(clip_id)) % 2**32)
+        write_audio(path, (0.2 * rng.standard_normal(16000)).astype(np.float32), 16000)
+    fields: dict[str, object] = {
+        "clip_id": clip_id,
+        "path": path,
+        "dataset": "real",
+        "speaker": f"{source}/{kw.pop('speaker', 'default')}",
+        "emotion": emotion,
+        "valence": Valence.NEGATIVE if emotion.startswith("scream") else Valence.NEUTRAL,
+        "is_scream": emotion.startswith("scream"),
+        "sample_rate": 16000,
+        "source": source,
+    }
+    fields.update(kw)
+    return ClipRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_folds_share_out_cries_and_laughs_and_keep_packages_whole(tmp_path: Path) -> None:
+    records = []
+    for package, cries, laughs, speech in (
+        ("a", 8, 0, 10),
+        ("b", 6, 1, 4),
+        ("c", 2, 2, 3),
+        ("d", 0, 1, 9),
+        ("e", 0, 0, 5),
+    ):
+        records += [record(tmp_path, f"{package}{i}", package, "scream:pain") for i in range(cries)]
+        records += [
+            record(
+                tmp_path, f"{package}l{i}", package, "vocalisation:laugh", valence=Valence.POSITIVE
+            )
+            for i in range(laughs)
+        ]
+        records += [record(tmp_path, f"{package}s{i}", package, "speech:x") for i in range(speech)]
+    folds = package_folds(records, 2)
+    assert sorted(p for f in folds for p in f) == ["a", "b", "c", "d", "e"]
+    assert folds == package_folds(list(reversed(records)), 2)  # order does not matter
+    for fold in folds:
+        held = [r for r in records if r.source in fold]
+        assert any(r.is_scream for r in held)
+        assert any(r.valence is Valence.POSITIVE for r in held)
+    with pytest.raises(DatasetError, match="--folds must be in"):
+        package_folds(records, 6)
+
+
+def test_hash_check_finds_the_same_audio_under_two_names(tmp_path: Path) -> None:
+    a = record(tmp_path, "x1", "a", "scream:pain")
+    b = record(tmp_path, "x2", "b", "speech:x")
+    assert assert_disjoint({"train": [a], "test": [b]}) == 2
+    copy = record(tmp_path, "x3", "c", "speech:x")
+    copy.path.write_bytes(a.path.read_bytes())
+    with pytest.raises(
+        DatasetError, match=r"x3 .* in the test split and, with the same bytes, in the train"
+    ):
+        assert_disjoint({"train": [a], "test": [b, copy]})
+
+
+def test_speaker_slice_holds_out_whole_speakers(tmp_path: Path) -> None:
+    records = [
+        record(tmp_path, f"s{i}-{j}", "a", "speech:x", speaker=f"v{i}")
+        for i in range(6)
+        for j in range(3)
+    ] + [record(tmp_path, "solo", "b", "speech:x")]
+    rest, held = speaker_slice(records, 0.34, seed=0)
+    assert {r.speaker for r in rest}.isdisjoint({r.speaker for r in held})
+    assert len({r.speaker for r in held}) == 2
+    assert "b/default" in {r.speaker for r in rest}  # a one-speaker package stays in training
+
+
+def test_device_windows_are_3s_bounded_deterministic_and_hold_the_sound(tmp_path: Path) -> None:
+    cry = record(tmp_path, "cry", "a", "scream:pain")
+    bed = record(tmp_path, "bed", "a", "background:rain")
+    recipe = WindowRecipe(silence_probability=1.0, seed=3)  # the sound alone: easy to find
+    windows = device_windows([(cry, 1), (bed, 0)], {1: 3, 0: 1}, [bed], [bed], recipe, split=0)
+    assert [label for _, label, _ in windows] == [1, 1, 1, 0]
+    for _, _, audio in windows:
+        assert audio.shape == (48000,)
+        assert np.abs(audio).max() <= 1.0
+        active = np.flatnonzero(np.abs(audio) > 1e-4)
+        assert len(active) >= 0.5 * 16000 * 0.9  # at least min_overlap_s of the sound
+    again = device_windows([(cry, 1), (bed, 0)], {1: 3, 0: 1}, [bed], [bed], recipe, split=0)
+    assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(windows, again, strict=True))
+    tests = padded_and_noisy_windows([(cry, 1)], [bed], snr_db=20.0, seed=0)
+    padded = tests["padded"][0][2]
+    assert np.count_nonzero(padded[16000:]) == 0  # a 1 s clip, padded with zeros
+    assert np.count_nonzero(tests["noisy"][0][2]) > 40000  # in ambience throughout
+
+
+def test_detection_and_valence_metrics_split_the_negatives(tmp_path: Path) -> None:
+    cry = record(tmp_path, "c", "a", "scream:pain")
+    speech = record(tmp_path, "s", "a", "speech:x")
+    rain = record(tmp_path, "r", "a", "background:rain")
+    laugh = record(tmp_path, "l", "a", "vocalisation:laugh", valence=Valence.POSITIVE)
+    m = detection_metrics([cry, speech, rain, laugh], [0.9, 0.2, 0.95, 0.1])
+    assert m["vs_speech"]["auc"] == 1.0
+    assert m["vs_other"]["auc"] == 0.5  # above the laugh, below the rain
+    assert m["vs_other"]["negatives"] == 2
+    v = valence_metrics([cry, laugh], [0.8, 0.3])
+    assert (v["auc"], v["accuracy"], v["cries"], v["laughs"]) == (1.0, 1.0, 1, 1)
