@@ -22,6 +22,7 @@ checkpoints and manifest there; their held-out metrics are the synthetic test sp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -332,7 +333,10 @@ def run_folds(
     features: FeatureConfig,
     out: Path,
     init: Path,
+    keep_models: bool = False,
 ) -> dict[str, Any]:
+    """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
+    unless `keep_models`."""
     folds = package_folds(real, recipe.folds)
     result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
     for task in tasks:
@@ -367,6 +371,11 @@ def run_folds(
                     bucket = pooled.setdefault(name, {}).setdefault(condition, [])
                     bucket.extend(zip(windows.records, scores, strict=True))
             per_fold.append(row)
+            if not keep_models:
+                for path in paths.values():
+                    path.unlink()
+                with contextlib.suppress(OSError):
+                    fold_dir.rmdir()
         result["tasks"][task.value] = {
             "folds": per_fold,
             "pooled": {
@@ -425,6 +434,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ship", type=Path, help="then train on every package and write here")
     parser.add_argument("--skip-folds", action="store_true", help="only --ship")
+    parser.add_argument(
+        "--keep-fold-models", action="store_true", help="keep OUT/fold-N/*.pt after scoring"
+    )
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument(
         "--quick", action="store_true", help="one epoch per model, 100 synthetic clips: a smoke run"
@@ -447,7 +459,9 @@ def run(args: argparse.Namespace) -> int:
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.skip_folds:
-        result = run_folds(real, synthetic, tasks, recipe, features, args.out, args.init)
+        result = run_folds(
+            real, synthetic, tasks, recipe, features, args.out, args.init, args.keep_fold_models
+        )
         (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
         (args.out / "real-audio.md").write_text(real_audio_markdown(result))
         print(real_audio_markdown(result))

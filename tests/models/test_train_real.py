@@ -150,3 +150,66 @@ def test_detection_and_valence_metrics_split_the_negatives(tmp_path: Path) -> No
     assert m["vs_other"]["negatives"] == 2
     v = valence_metrics([cry, laugh], [0.8, 0.3])
     assert (v["auc"], v["accuracy"], v["cries"], v["laughs"]) == (1.0, 1.0, 1, 1)
+
+
+@pytest.mark.slow
+def test_train_real_end_to_end_on_a_tiny_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nser_models.data.clips import write_manifest
+    from nser_shared.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the feature cache is relative to the working directory
+    synthetic = tmp_path / "corpus"
+    assert (
+        main(
+            [
+                "corpus",
+                "--out",
+                str(synthetic),
+                "--speakers",
+                "3",
+                "--clips-per-speaker",
+                "12",
+                "--noise-seconds",
+                "4",
+            ]
+        )
+        == 0
+    )
+    records = []
+    for package in ("a", "b", "c"):
+        records += [
+            record(tmp_path / "real", f"{package}c{i}", package, "scream:pain", speaker=f"v{i}")
+            for i in range(3)
+        ]
+        records += [
+            record(tmp_path / "real", f"{package}s{i}", package, "speech:x", speaker=f"v{i}")
+            for i in range(4)
+        ]
+        records += [record(tmp_path / "real", f"{package}b", package, "background:rain")]
+    write_manifest(tmp_path / "real" / "manifest.csv", records)
+    out = tmp_path / "cv"
+    args = [
+        "train-real",
+        "--real",
+        str(tmp_path / "real"),
+        "--synthetic",
+        str(synthetic),
+        "--out",
+        str(out),
+        "--task",
+        "detection",
+        "--folds",
+        "2",
+        "--quick",
+        "--threads",
+        "1",
+    ]
+    assert main(args) == 0
+    report = (out / "real-audio.md").read_text()
+    assert "| student | both |" in report
+    assert "student AUC, cries vs speech >= 0.95" in report
+    assert not list(out.glob("fold-*"))  # fold models removed after scoring
+    assert main([*args, "--folds", "9"]) == 1  # the last --folds wins
+    assert "--folds must be in [2, 3]" in capsys.readouterr().err
