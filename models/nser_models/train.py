@@ -65,6 +65,10 @@ class TrainConfig:
     # Scene-like windows per training clip (data/mixtures.py); 0, the shipped models' recipe,
     # trains on the clips alone. docs/ml-core.md ("Scene windows") measures what 1 does.
     scene_mix: int = 0
+    # "best": the weights of the epoch with the lowest validation loss, stopping after
+    # `patience` epochs without a better one; "last": every epoch runs and the last weights are
+    # kept (for a validation set too small or too unlike the test to pick an epoch by).
+    keep: str = "best"
     seed: int = 0
     split_seed: int = 0
 
@@ -157,7 +161,9 @@ def fit(
             val["val_loss"],
             val["val_accuracy"],
         )
-        if val["val_loss"] < best_loss:
+        if config.keep == "last":
+            best_epoch, best_state = epoch, _copy_state(model)
+        elif val["val_loss"] < best_loss:
             best_loss, best_epoch, best_state = val["val_loss"], epoch, _copy_state(model)
         elif epoch - best_epoch >= config.patience:
             log.info("%s: early stop, best epoch %d", desc, best_epoch)

@@ -13,9 +13,10 @@ out packages' clips in two conditions, padded (the clip from the window's start)
 (at a random offset in the held-out packages' own ambience at 20 dB SNR).
 
 The report (`real-audio.md`, `real-audio.json` in --out) gives, per fold and pooled over the
-folds' held-out clips: ROC AUC and recall at 1 % and 5 % false alarms of P(scream) for cries
-against speech and against every other sound, and the AUC of P(negative) for cries against
-laughs and cheers (valence). With --ship the same recipe trains on every package and writes the
+folds' held-out clips, for the fold models and for the checkpoints they started from
+("start"): ROC AUC and recall at 1 % and 5 % false alarms of P(scream) for cries against
+speech and against every other sound, and the AUC of P(negative) for cries against laughs and
+cheers (valence). With --ship the same recipe trains on every package and writes the
 checkpoints and manifest there; their held-out metrics are the synthetic test split's.
 """
 
@@ -36,7 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint
+from nser_models.checkpoint import SHIPPED_DIR, checkpoint_filename, load_checkpoint
 from nser_models.checkpoint import write_manifest as write_checkpoint_manifest
 from nser_models.data.clips import ClipRecord, split_by_speaker, task_records
 from nser_models.data.real_corpus import load_real, sound_class_of
@@ -64,11 +65,12 @@ class RealRecipe:
 
     folds: int = 3
     epochs: dict[str, int] | None = None  # per model; None: EPOCHS
-    lr: float = 3e-4  # fine-tuning: a third of training from scratch
-    patience: int = 3
-    windows_per_scream: int = 5  # cries are one clip in seven: drawn more often
+    lr: float = 1e-3
+    # Every epoch runs and the last weights are kept: the validation speakers (a slice of the
+    # training packages) picked epoch 1 or 2, long before the models had learned the real clips.
+    windows_per_scream: int = 6  # cries are one clip in seven: drawn more often
     windows_per_other: int = 1
-    synthetic_clips: int = 800  # of the synthetic training split, beside the real clips
+    synthetic_clips: int = 200  # of the synthetic training split, beside the real clips
     val_fraction: float = 0.15  # of the training packages' speakers, for early stopping
     test_snr_db: float = 20.0
     window: WindowRecipe = field(default_factory=WindowRecipe)
@@ -78,7 +80,7 @@ class RealRecipe:
         return (self.epochs or EPOCHS)[model]
 
 
-EPOCHS = {TEACHER: 3, BASELINE: 4, STUDENT: 10}
+EPOCHS = {TEACHER: 4, BASELINE: 8, STUDENT: 30}
 
 
 def package_folds(records: Sequence[ClipRecord], folds: int) -> list[list[str]]:
@@ -211,11 +213,11 @@ def training_sets(
             index,
         )
         real = _window_features(triples, features, key)
-        pool = synthetic[name]
-        if name == "train":
+        if name == "train":  # validation stays real: it picks the epoch that transfers
+            pool = synthetic[name]
             pool = random.Random(recipe.seed).sample(pool, min(recipe.synthetic_clips, len(pool)))
-        synthetic_set = build_feature_set(task_records(pool, task), features)
-        sets[name] = _concat([real, synthetic_set])
+            real = _concat([real, build_feature_set(task_records(pool, task), features)])
+        sets[name] = real
     return sets["train"], sets["val"]
 
 
@@ -306,7 +308,7 @@ def train_models(
     paths: dict[str, Path] = {}
     for name in MODELS:
         config = TrainConfig(
-            epochs=recipe.epochs_of(name), lr=recipe.lr, patience=recipe.patience, seed=recipe.seed
+            epochs=recipe.epochs_of(name), lr=recipe.lr, keep="last", seed=recipe.seed
         )
         teacher = None
         if name == STUDENT:
@@ -334,9 +336,11 @@ def run_folds(
     out: Path,
     init: Path,
     keep_models: bool = False,
+    score_only: bool = False,
 ) -> dict[str, Any]:
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
-    unless `keep_models`."""
+    unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
+    are scored (every real clip is held out from them when they never saw real audio)."""
     folds = package_folds(real, recipe.folds)
     result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
     for task in tasks:
@@ -353,17 +357,24 @@ def run_folds(
             synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
             data = TaskData(task, train, val, synthetic_test, "", {"test": test_packages})
             fold_dir = out / f"fold-{index}"
-            log.info(
-                "fold %d (%s), %s: %d train / %d val windows",
-                index,
-                ", ".join(test_packages),
-                task.value,
-                len(train),
-                len(val),
-            )
-            paths = train_models(task, data, recipe, features, fold_dir, init, "real+synthetic")
+            paths = {}
+            if not score_only:
+                log.info(
+                    "fold %d (%s), %s: %d train / %d val windows",
+                    index,
+                    ", ".join(test_packages),
+                    task.value,
+                    len(train),
+                    len(val),
+                )
+                paths = train_models(task, data, recipe, features, fold_dir, init, "real+synthetic")
             row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
-            for name, path in paths.items():
+            # The checkpoints training started from, on the same windows: the "before".
+            scored = {
+                **paths,
+                **{f"{n} (start)": init / checkpoint_filename(task, n) for n in MODELS},
+            }
+            for name, path in scored.items():
                 row[name] = {}
                 for condition, windows in tests.items():
                     scores = scores_of(path, features, windows)
@@ -435,6 +446,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ship", type=Path, help="then train on every package and write here")
     parser.add_argument("--skip-folds", action="store_true", help="only --ship")
     parser.add_argument(
+        "--score-only",
+        action="store_true",
+        help="train nothing; score the --init checkpoints on every fold's held-out clips",
+    )
+    parser.add_argument(
         "--keep-fold-models", action="store_true", help="keep OUT/fold-N/*.pt after scoring"
     )
     parser.add_argument("--seed", type=int, default=d.seed)
@@ -460,7 +476,15 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.skip_folds:
         result = run_folds(
-            real, synthetic, tasks, recipe, features, args.out, args.init, args.keep_fold_models
+            real,
+            synthetic,
+            tasks,
+            recipe,
+            features,
+            args.out,
+            args.init,
+            args.keep_fold_models,
+            args.score_only,
         )
         (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
         (args.out / "real-audio.md").write_text(real_audio_markdown(result))
