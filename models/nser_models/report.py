@@ -482,12 +482,17 @@ def real_audio_markdown(result: dict[str, Any], level: int = 1) -> str:
 def _real_targets(
     detection: dict[str, Any] | None, valence: dict[str, Any] | None, h: str
 ) -> list[str]:
-    """The real-audio targets of the issue that asked for them, on the pooled folds, both
-    conditions together."""
+    """The real-audio targets of the issue that asked for them (issue 13), on the pooled folds,
+    both conditions together; for the trained models, or the starting checkpoints of a
+    `--score-only` run."""
     rows: list[tuple[str, str, bool]] = []
 
     def both(task: dict[str, Any], model: str) -> dict[str, Any]:
-        result: dict[str, Any] = task["pooled"].get(model, {}).get("both", {})
+        """The trained model's pooled figures; the starting checkpoint's when nothing trained."""
+        pooled = task["pooled"]
+        result: dict[str, Any] = pooled.get(model, pooled.get(f"{model} (start)", {})).get(
+            "both", {}
+        )
         return result
 
     if detection:
