@@ -93,7 +93,7 @@ def _load(record: ClipRecord, config: FeatureConfig) -> Audio:
     return active_span(mono.to(torch.float32).numpy(), config.sample_rate)
 
 
-def _place(
+def place_clip(
     window: npt.NDArray[np.float64], clip: Audio, gain: float, start: int
 ) -> npt.NDArray[np.float64]:
     """Add `gain * clip` into `window` from sample `start` (negative: cut at the left edge)."""
@@ -139,14 +139,14 @@ def scene_mixtures(
             overlap = min(min_overlap, len(clip))
             start = int(rng.integers(overlap - len(clip), n - overlap + 1))
             gain = bed_rms * 10.0 ** (rng.uniform(*mix.snr_db) / 20.0) / max(_rms(clip), 1e-12)
-            _place(window, clip, gain, start)
+            place_clip(window, clip, gain, start)
             if distractors and rng.uniform() < mix.distractor_probability:
                 other = distractors[int(rng.integers(len(distractors)))]
                 other_start = int(rng.integers(1 - len(other), n))
                 other_gain = (
                     bed_rms * 10.0 ** (rng.uniform(*mix.snr_db) / 20.0) / max(_rms(other), 1e-12)
                 )
-                _place(window, other, other_gain, other_start)
+                place_clip(window, other, other_gain, other_start)
             audio = np.clip(window, -1.0, 1.0).astype(np.float32)
             out.append((record, label, audio))
     return out

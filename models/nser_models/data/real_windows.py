@@ -34,8 +34,8 @@ import torch
 import torchaudio.functional as AF
 
 from nser_models.data.clips import ClipRecord
-from nser_models.data.mixtures import active_span
-from nser_models.data.noise import generate_noise, noise_categories
+from nser_models.data.mixtures import active_span, place_clip
+from nser_models.data.noise import generate_noise, noise_categories, rms
 from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
 
@@ -126,16 +126,6 @@ def _reverberate(x: torch.Tensor, rt60_s: float, rng: np.random.Generator) -> to
     return scaled
 
 
-def _rms(x: npt.NDArray[Any]) -> float:
-    return math.sqrt(float(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-
-
-def _place(window: npt.NDArray[np.float64], clip: Audio, gain: float, start: int) -> None:
-    first, last = max(0, start), min(len(window), start + len(clip))
-    if first < last:
-        window[first:last] += gain * clip[first - start : last - start]
-
-
 def device_windows(
     labelled: Sequence[tuple[ClipRecord, int]],
     per_label: dict[int, int],
@@ -167,17 +157,25 @@ def device_windows(
         for _ in range(per_label.get(label, 0)):
             sound = perturb(clip) if rng.uniform() < recipe.perturb_probability else clip
             window = _bed(rng, n, recorded, noise, recipe)
-            bed_rms = _rms(window)
+            bed_rms = rms(window)
             level = bed_rms if bed_rms > 0 else 10.0 ** (rng.uniform(*recipe.bed_dbfs) / 20.0)
-            gain = level * 10.0 ** (rng.uniform(*recipe.snr_db) / 20.0) / max(_rms(sound), 1e-9)
+            gain = (
+                level
+                * 10.0 ** (rng.uniform(*recipe.snr_db) / 20.0)
+                / max(rms(sound.astype(np.float64)), 1e-9)
+            )
             overlap = min(min_overlap, len(sound))
-            _place(window, sound, gain, int(rng.integers(overlap - len(sound), n - overlap + 1)))
+            place_clip(
+                window, sound, gain, int(rng.integers(overlap - len(sound), n - overlap + 1))
+            )
             if others and rng.uniform() < recipe.distractor_probability:
                 other = others[int(rng.integers(len(others)))]
                 other_gain = (
-                    level * 10.0 ** (rng.uniform(*recipe.snr_db) / 20.0) / max(_rms(other), 1e-9)
+                    level
+                    * 10.0 ** (rng.uniform(*recipe.snr_db) / 20.0)
+                    / max(rms(other.astype(np.float64)), 1e-9)
                 )
-                _place(window, other, other_gain, int(rng.integers(1 - len(other), n)))
+                place_clip(window, other, other_gain, int(rng.integers(1 - len(other), n)))
             peak = float(np.abs(window).max())
             if peak > 1.0:
                 window /= peak  # a loud sound clips no more than a device's AGC lets it
@@ -201,7 +199,7 @@ def _bed(
     start = int(rng.integers(len(source) - n + 1))
     bed: npt.NDArray[np.float64] = source[start : start + n].astype(np.float64)
     scaled: npt.NDArray[np.float64] = bed * (
-        10.0 ** (rng.uniform(*recipe.bed_dbfs) / 20.0) / max(_rms(bed), 1e-12)
+        10.0 ** (rng.uniform(*recipe.bed_dbfs) / 20.0) / max(rms(bed), 1e-12)
     )
     return scaled
 
