@@ -71,7 +71,7 @@ class RealRecipe:
     windows_per_scream: int = 6  # cries are one clip in seven: drawn more often
     windows_per_other: int = 1
     synthetic_clips: int = 200  # of the synthetic training split, beside the real clips
-    val_fraction: float = 0.15  # of the training packages' speakers, for early stopping
+    val_fraction: float = 0.15  # of the training packages' speakers: the logged validation loss
     test_snr_db: float = 20.0
     window: WindowRecipe = field(default_factory=WindowRecipe)
     seed: int = 0
@@ -491,5 +491,5 @@ def run(args: argparse.Namespace) -> int:
         print(real_audio_markdown(result))
     if args.ship is not None:
         args.ship.mkdir(parents=True, exist_ok=True)
-        ship(real, synthetic, tasks, replace(recipe), features, args.ship, args.init)
+        ship(real, synthetic, tasks, recipe, features, args.ship, args.init)
     return 0
