@@ -236,3 +236,26 @@ def test_cli_builds_from_given_debs_and_refuses_bad_arguments(
     assert "unknown packages ['quake-data']" in capsys.readouterr().err
     assert main(["corpus", "real"]) == 1
     assert "--out is required" in capsys.readouterr().err
+
+
+@needs_dpkg
+def test_write_table_relabels_the_given_packages_and_keeps_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    debs = make_deb(tmp_path, "redeclipse-data")
+    table = tmp_path / "clips.csv"
+    other = TableRow(**{**read_table()[0].__dict__})  # a row of another package
+    assert other.package != "redeclipse-data"
+    real_corpus.write_table([other], table)
+    monkeypatch.setattr(real_corpus.read_table, "__defaults__", (table,))
+    monkeypatch.setattr(real_corpus.write_table, "__defaults__", (table,))
+    args = ["corpus", "real", "--write-table", "--debs", str(debs), "--packages", "redeclipse-data"]
+    assert main(args) == 0
+    rows = read_table(table)
+    assert other in rows
+    assert {Path(r.path).name for r in rows if r.package == "redeclipse-data"} == {
+        "pain2.ogg",
+        "haha.ogg",
+        "fight.ogg",
+        "wind.ogg",
+    }

@@ -113,6 +113,8 @@ def run_real(args: argparse.Namespace) -> int:
         if args.debs is None:
             raise DatasetError("--write-table needs --debs DIR (and unpacks into DIR/unpacked)")
         rows = real_corpus.relabel(args.debs, args.debs / "unpacked", packages)
+        if packages is not None:  # the other packages' rows stay as they are
+            rows += [r for r in real_corpus.read_table() if r.package not in set(packages)]
         real_corpus.write_table(rows)
         print(f"wrote {len(rows)} rows to {real_corpus.TABLE_PATH}")
         return 0

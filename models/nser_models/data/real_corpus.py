@@ -357,11 +357,12 @@ def read_table(path: Path = TABLE_PATH) -> list[TableRow]:
 
 def relabel(debs: Path, work: Path, packages: Sequence[str] | None = None) -> list[TableRow]:
     """Rows of the table made afresh from the rules over the packages' .deb files in `debs`
-    (fetched when missing), unpacked whole under `work`."""
+    (fetched when missing), each unpacked whole under `work` and removed once labelled."""
     rows: list[TableRow] = []
     for package in _selected(packages):
         root = unpack(fetch_package(package, debs), work / package.name)
         found = label_package(package, root)
+        shutil.rmtree(root)
         log.info("%s: %d clips", package.name, len(found))
         rows += found
     return rows
