@@ -76,14 +76,20 @@ class FakeMec:
     def classify_stream(
         self, requests: Iterator[bytes], context: grpc.ServicerContext
     ) -> Iterator[pb.Classification]:
+        # A stream ends with a status by setting it and returning: context.abort() raised inside
+        # a response generator after a yield sometimes reached the client as INTERNAL instead.
         failing = self._should_fail()
         for count, raw in enumerate(requests, start=1):
             sequence = pb.FeatureWindow.FromString(raw).sequence
             if sequence == self.refuse_sequence:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"window sequence {sequence}: no")
+                context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
+                context.set_details(f"window sequence {sequence}: no")
+                return
             yield self.answer(raw)
             if failing and count >= self.stream_fail_after:
-                context.abort(self.fail_code, "fake stream breaks")
+                context.set_code(self.fail_code)
+                context.set_details("fake stream breaks")
+                return
 
 
 @contextmanager
