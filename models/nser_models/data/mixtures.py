@@ -83,7 +83,8 @@ def active_span(clip: Audio, sample_rate: int) -> Audio:
     return clip[int(loud[0]) * hop : (int(loud[-1]) + 1) * hop]
 
 
-def _load(record: ClipRecord, config: FeatureConfig) -> Audio:
+def load_audible(record: ClipRecord, config: FeatureConfig) -> Audio:
+    """The clip as mono float32 at the config's rate, trimmed to where it is audible."""
     waveform, rate = read_audio(record.path)
     mono = waveform.mean(dim=0)
     if rate != config.sample_rate:
@@ -126,8 +127,10 @@ def scene_mixtures(
         c: generate_noise(c, BED_SECONDS, rate, NOISE_SEED_BASE + 10 * mix.seed + split_index)
         for c in categories
     }
-    clips = [_load(record, config) for record, _ in labelled]
-    distractors = [_load(record, config) for record in distractor_pool if not record.is_scream]
+    clips = [load_audible(record, config) for record, _ in labelled]
+    distractors = [
+        load_audible(record, config) for record in distractor_pool if not record.is_scream
+    ]
     min_overlap = round(mix.min_overlap_s * rate)
     out = []
     for _ in range(mix.per_clip):

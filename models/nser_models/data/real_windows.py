@@ -34,10 +34,11 @@ import torch
 import torchaudio.functional as AF
 
 from nser_models.data.clips import ClipRecord
-from nser_models.data.mixtures import active_span, place_clip
+from nser_models.data.mixtures import load_audible, place_clip
 from nser_models.data.noise import generate_noise, noise_categories, rms
 from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
+from nser_shared.features import DEFAULT_FEATURE_CONFIG
 
 Audio = npt.NDArray[np.float32]
 SAMPLE_RATE = 16_000
@@ -77,15 +78,6 @@ class WindowRecipe:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def load_clip(record: ClipRecord) -> Audio:
-    """The clip as mono float32 at 16 kHz, trimmed to where it is audible."""
-    waveform, rate = read_audio(record.path)
-    mono = waveform.mean(dim=0)
-    if rate != SAMPLE_RATE:
-        mono = AF.resample(mono, rate, SAMPLE_RATE)
-    return active_span(mono.to(torch.float32).numpy(), SAMPLE_RATE)
 
 
 class Perturbation:
@@ -141,7 +133,7 @@ def device_windows(
     rng = np.random.default_rng([recipe.seed, split])
     n = round(window_s * SAMPLE_RATE)
     perturb = Perturbation(rng)
-    recorded = [load_clip(r) for r in beds]
+    recorded = [load_audible(r, DEFAULT_FEATURE_CONFIG) for r in beds]
     recorded = [b for b in recorded if len(b) > SAMPLE_RATE // 2]
     noise = [
         generate_noise(
@@ -149,11 +141,11 @@ def device_windows(
         )
         for c in noise_categories()
     ]
-    others = [load_clip(r) for r in distractors if not r.is_scream]
+    others = [load_audible(r, DEFAULT_FEATURE_CONFIG) for r in distractors if not r.is_scream]
     min_overlap = round(recipe.min_overlap_s * SAMPLE_RATE)
     out = []
     for record, label in labelled:
-        clip = load_clip(record)
+        clip = load_audible(record, DEFAULT_FEATURE_CONFIG)
         for _ in range(per_label.get(label, 0)):
             sound = perturb(clip) if rng.uniform() < recipe.perturb_probability else clip
             window = _bed(rng, n, recorded, noise, recipe)
