@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _SEQUENCE = re.compile(r"sequence\D{0,3}(\d+)")
+_CORE_BREAK = "Internal error from Core"
 # How a sender ends when its stream fails under it: cancelled by the reader, the RPC's own
 # error, or a write on a call that has already finished.
 _SENDER_ENDINGS = (asyncio.CancelledError, grpc.aio.AioRpcError, asyncio.InvalidStateError)
@@ -87,11 +88,16 @@ def _settle_failure(
     """Record or re-queue the windows a failed stream left unanswered."""
     code = exc.code()
     named = _SEQUENCE.search(exc.details() or "")
-    refused = int(named.group(1)) if named and code not in session.retryable else None
+    # grpc's client core reports a stream the server closed while windows were still being
+    # written as INTERNAL "Internal error from Core": a broken stream, not the server's verdict
+    # on a window, so its unanswered windows are sent again like after UNAVAILABLE.
+    broken = code is grpc.StatusCode.INTERNAL and exc.details() == _CORE_BREAK
+    retryable = code in session.retryable or broken
+    refused = int(named.group(1)) if named and not retryable else None
     again = []
     for sequence, item in sorted(pending.items()):
         gives_up = item.attempts >= session.config.max_attempts
-        if sequence == refused or (code not in session.retryable and refused is None) or gives_up:
+        if sequence == refused or (not retryable and refused is None) or gives_up:
             session.record(item, code.name, detail=exc.details() or "")
         else:
             again.append(item)
