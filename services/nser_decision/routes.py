@@ -49,8 +49,13 @@ async def list_alerts(
     nr_cell_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{9}$")] = None,
     status: AlertStatus | None = None,
     responder: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[float | None, Query(description="created at or after (unix s)")] = None,
-    until: Annotated[float | None, Query(description="created before (unix s)")] = None,
+    # allow_inf_nan=False: `since=nan` is a bad request (422), not a value to send to Redis.
+    since: Annotated[
+        float | None, Query(description="created at or after (unix s)", allow_inf_nan=False)
+    ] = None,
+    until: Annotated[
+        float | None, Query(description="created before (unix s)", allow_inf_nan=False)
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:

@@ -155,6 +155,10 @@ def test_bad_queries_get_4xx_with_a_reason(decision: DecisionUnderTest) -> None:
     assert decision.http.get("/v1/alerts", params={"limit": 0}).status_code == 422
     assert decision.http.get("/v1/alerts", params={"status": "closed"}).status_code == 422
     assert decision.http.get("/v1/alerts", params={"nr_cell_id": "cell-7"}).status_code == 422
+    for bound in ("since", "until"):  # a bad request, not a Redis outage (was 503)
+        for value in ("nan", "inf", "-inf"):
+            answer = decision.http.get("/v1/alerts", params={bound: value})
+            assert answer.status_code == 422, (bound, value, answer.text)
     missing = decision.http.get("/v1/alerts/abc123")
     assert missing.status_code == 404
     assert "abc123" in missing.json()["detail"]
