@@ -1,4 +1,4 @@
-"""The paper's three models, registered by name.
+"""The paper's three models and our time-pooled student, registered by name.
 
 Every model maps a mel batch (B, 1, 128, 188) to logits (B, n_classes) and exposes `embed(x)`,
 the penultimate activations (used for the t-SNE figure). Models are rebuilt from
@@ -45,23 +45,21 @@ class Classifier(nn.Module):
         return self.head(self.embed(x))  # type: ignore[no-any-return]
 
 
-def build_student(args: ModelArgs) -> Classifier:
-    """The paper's student: three conv blocks and three dense layers (paper, Fig. 6).
+def _student_convs(in_channels: int, batch_norm: bool) -> list[nn.Module]:
+    """The paper's student convolutions (Fig. 6): 7x7/6, 5x5/16, 5x5/32, unpadded, each
+    followed by (batch norm,) ReLU, 2x2 max-pool and dropout 0.1."""
+    layers: list[nn.Module] = []
+    for c_in, c_out, kernel in ((in_channels, 6, 7), (6, 16, 5), (16, 32, 5)):
+        layers.append(nn.Conv2d(c_in, c_out, kernel))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers += [nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.1)]
+    return layers
 
-    Conv 7x7/6, 5x5/16, 5x5/32, each followed by ReLU, 2x2 max-pool and dropout 0.1; dense
-    128 and 64 with ReLU and dropout 0.1; then the class layer. Convolutions are unpadded
-    ("valid"), so the flattened size follows from the input: 32 x 12 x 19 = 7,296 for 128 x 188.
-    """
 
-    def conv_block(c_in: int, c_out: int, kernel: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, kernel), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.1)]
-
-    features = nn.Sequential(
-        *conv_block(args.in_channels, 6, 7),
-        *conv_block(6, 16, 5),
-        *conv_block(16, 32, 5),
-        nn.Flatten(),
-    )
+def _student_dense(features: nn.Sequential, args: ModelArgs) -> Classifier:
+    """The paper's dense layers after `features`: 128 and 64 with ReLU and dropout 0.1, then
+    the class layer; the first layer's width follows from what `features` makes of the input."""
     with torch.no_grad():
         flat = features(torch.zeros(1, args.in_channels, args.n_mels, args.n_frames)).shape[1]
     backbone = nn.Sequential(
@@ -74,6 +72,34 @@ def build_student(args: ModelArgs) -> Classifier:
         nn.Dropout(0.1),
     )
     return Classifier(backbone, nn.Linear(64, args.n_classes))
+
+
+def build_student(args: ModelArgs) -> Classifier:
+    """The paper's student: three conv blocks and three dense layers (paper, Fig. 6).
+
+    The last feature map is flattened into the dense layers. Convolutions are unpadded
+    ("valid"), so the flattened size follows from the input: 32 x 12 x 19 = 7,296 for 128 x 188.
+    """
+    features = nn.Sequential(*_student_convs(args.in_channels, batch_norm=False), nn.Flatten())
+    return _student_dense(features, args)
+
+
+class TimePool(nn.Module):
+    """(B, C, F, T) -> (B, C * F * 2): the mean and the maximum of every channel and band over
+    time, so what follows sees what sounded, not where in the window it sounded."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([x.mean(dim=3), x.amax(dim=3)], dim=1).flatten(1)
+
+
+def build_pooled_student(args: ModelArgs) -> Classifier:
+    """The paper's student with two changes (beyond the paper): batch norm after each
+    convolution, and the last feature map pooled over time (`TimePool`: 32 x 12 x 2 = 768
+    values) instead of flattened. A flattened map ties what the dense layers learn about a cry
+    to where in the window the cry sat; a device's window cuts a cry anywhere
+    (docs/ml-core.md, "Real audio")."""
+    features = nn.Sequential(*_student_convs(args.in_channels, batch_norm=True), TimePool())
+    return _student_dense(features, args)
 
 
 def build_teacher(args: ModelArgs) -> Classifier:
@@ -117,7 +143,8 @@ class ModelSpec(NamedTuple):
     name: str
     role: str
     build: Callable[[ModelArgs], Classifier]
-    paper: PaperFigures
+    paper: PaperFigures | None  # None: a model beyond the paper
+    distilled: bool = False  # trained by distillation from the task's teacher
 
 
 MODEL_REGISTRY: dict[str, ModelSpec] = {
@@ -134,6 +161,14 @@ MODEL_REGISTRY: dict[str, ModelSpec] = {
                 "flatten to 32 x 168 = 5,376 (a resized image); the true 1 x 128 x 188 mel "
                 "flattens to 32 x 12 x 19 = 7,296, so the first dense layer is larger.",
             ),
+            distilled=True,
+        ),
+        ModelSpec(
+            "pooled-student",
+            "student pooled over time (beyond the paper)",
+            build_pooled_student,
+            None,
+            distilled=True,
         ),
         ModelSpec(
             "teacher",

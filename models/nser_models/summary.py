@@ -24,9 +24,9 @@ def model_table(n_classes: int = 2) -> list[dict[str, object]]:
                 "role": spec.role,
                 "params": count_parameters(model),
                 "size_mb": round(float32_size_mb(model), 3),
-                "paper_params": spec.paper.params,
-                "paper_size_mb": spec.paper.size_mb,
-                "note": spec.paper.note,
+                "paper_params": spec.paper.params if spec.paper else None,
+                "paper_size_mb": spec.paper.size_mb if spec.paper else None,
+                "note": spec.paper.note if spec.paper else f"not in the paper: the {spec.role}",
             }
         )
     return rows
@@ -36,11 +36,13 @@ def run(args: argparse.Namespace) -> int:
     if args.n_classes < 2:
         raise SystemExit("nser models: error: --n-classes must be at least 2")
     rows = model_table(args.n_classes)
-    print(f"{'model':<14}{'params':>12}{'paper':>12}{'MiB':>9}{'paper MiB':>11}")
+    print(f"{'model':<16}{'params':>12}{'paper':>12}{'MiB':>9}{'paper MiB':>11}")
     for r in rows:
+        paper_params = f"{r['paper_params']:,}" if r["paper_params"] is not None else "-"
+        paper_mb = f"{r['paper_size_mb']:.3f}" if r["paper_size_mb"] is not None else "-"
         print(
-            f"{r['model']:<14}{r['params']:>12,}{r['paper_params']:>12,}"
-            f"{r['size_mb']:>9.3f}{r['paper_size_mb']:>11.3f}"
+            f"{r['model']:<16}{r['params']:>12,}{paper_params:>12}"
+            f"{r['size_mb']:>9.3f}{paper_mb:>11}"
         )
     print()
     for r in rows:

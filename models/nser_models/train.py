@@ -24,7 +24,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from nser_models.architectures import MODEL_REGISTRY, Classifier, ModelArgs, build_model
+from nser_models.architectures import (
+    MODEL_REGISTRY,
+    Classifier,
+    ModelArgs,
+    build_model,
+    model_spec,
+)
 from nser_models.augment import AugmentConfig, augment_batch
 from nser_models.checkpoint import (
     Checkpoint,
@@ -300,9 +306,9 @@ def train_task(
     )
     paths = []
     # The teacher goes first: the student learns from it.
-    for name in sorted(models, key=lambda m: (m != TEACHER, m == STUDENT)):
+    for name in sorted(models, key=lambda m: (m != TEACHER, model_spec(m).distilled)):
         teacher = None
-        if name == STUDENT:
+        if model_spec(name).distilled:
             teacher_file = teacher_path or out_dir / checkpoint_filename(task, TEACHER)
             if not teacher_file.is_file():
                 raise NserError(

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from nser_models.architectures import model_spec
 from nser_models.checkpoint import SHIPPED_DIR, checkpoint_filename, load_checkpoint
 from nser_models.checkpoint import write_manifest as write_checkpoint_manifest
 from nser_models.data.clips import ClipRecord, split_by_speaker, task_records
@@ -55,7 +56,9 @@ from nser_shared.labels import Task, Valence
 
 log = logging.getLogger(__name__)
 BASELINE = "mobilenetv3s"
-MODELS = (TEACHER, BASELINE, STUDENT)  # the order they train in: the student needs the teacher
+POOLED_STUDENT = "pooled-student"
+# The order they train in: the students learn from the fold's teacher.
+MODELS = (TEACHER, BASELINE, STUDENT, POOLED_STUDENT)
 CONDITIONS = ("padded", "noisy")
 
 
@@ -80,7 +83,7 @@ class RealRecipe:
         return (self.epochs or EPOCHS)[model]
 
 
-EPOCHS = {TEACHER: 4, BASELINE: 8, STUDENT: 30}
+EPOCHS = {TEACHER: 4, BASELINE: 8, STUDENT: 30, POOLED_STUDENT: 20}
 
 
 def package_folds(records: Sequence[ClipRecord], folds: int) -> list[list[str]]:
@@ -311,7 +314,7 @@ def train_models(
             epochs=recipe.epochs_of(name), lr=recipe.lr, keep="last", seed=recipe.seed
         )
         teacher = None
-        if name == STUDENT:
+        if model_spec(name).distilled:
             teacher = load_checkpoint(paths[TEACHER], features).build()
             for p in teacher.parameters():
                 p.requires_grad_(False)

@@ -8,6 +8,7 @@ from nser_models.architectures import (
     MODEL_REGISTRY,
     ModelArgs,
     build_model,
+    build_pooled_student,
     build_student,
     count_parameters,
     float32_size_mb,
@@ -16,9 +17,15 @@ from nser_models.architectures import (
 from nser_shared.cli import main
 from nser_shared.errors import UnknownModelError
 
-MODEL_NAMES = ["student", "teacher", "mobilenetv3s"]
-EMBEDDING_DIMS = {"student": 64, "teacher": 512, "mobilenetv3s": 1024}
-PARAMETER_COUNTS = {"student": 957_950, "teacher": 11_171_266, "mobilenetv3s": 1_519_618}
+PAPER_MODELS = ["student", "teacher", "mobilenetv3s"]
+MODEL_NAMES = [*PAPER_MODELS, "pooled-student"]
+EMBEDDING_DIMS = {"student": 64, "pooled-student": 64, "teacher": 512, "mobilenetv3s": 1024}
+PARAMETER_COUNTS = {
+    "student": 957_950,
+    "pooled-student": 122_474,
+    "teacher": 11_171_266,
+    "mobilenetv3s": 1_519_618,
+}
 PAPER_COUNTS = {"student": 712_778, "teacher": 11_177_616, "mobilenetv3s": 1_519_906}
 
 
@@ -26,8 +33,10 @@ def mel_batch(batch: int) -> torch.Tensor:
     return torch.randn(batch, 1, 128, 188, generator=torch.Generator().manual_seed(batch))
 
 
-def test_the_registry_holds_exactly_the_papers_three_models() -> None:
+def test_the_registry_holds_the_papers_three_models_and_the_pooled_student() -> None:
     assert sorted(MODEL_REGISTRY) == sorted(MODEL_NAMES)
+    assert [n for n in MODEL_REGISTRY if model_spec(n).paper is None] == ["pooled-student"]
+    assert [n for n in MODEL_REGISTRY if model_spec(n).distilled] == ["student", "pooled-student"]
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -50,9 +59,11 @@ def test_model_has_the_documented_parameter_count(name: str) -> None:
     assert count_parameters(build_model(name)) == PARAMETER_COUNTS[name]
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", PAPER_MODELS)
 def test_registry_records_the_papers_parameter_count(name: str) -> None:
-    assert model_spec(name).paper.params == PAPER_COUNTS[name]
+    paper = model_spec(name).paper
+    assert paper is not None
+    assert paper.params == PAPER_COUNTS[name]
 
 
 def test_student_built_the_papers_way_reproduces_its_712778_parameters() -> None:
@@ -74,6 +85,23 @@ def test_student_on_the_true_mel_flattens_to_32x12x19() -> None:
     assert PARAMETER_COUNTS["student"] - PAPER_COUNTS["student"] == (7_296 - 5_376) * 128 - 2 * (
         6 * 7 * 7
     )
+
+
+def test_pooled_student_sees_what_sounded_not_where_in_the_window() -> None:
+    # The paper's convolutions (with batch norm), then the mean and maximum over time of each
+    # of 32 channels x 12 bands: 768 values, whatever the window's length.
+    model = build_pooled_student(ModelArgs()).eval()
+    with torch.no_grad():
+        pooled = model.backbone[0](torch.zeros(1, 1, 128, 188))
+        assert pooled.shape == (1, 32 * 12 * 2)
+        # A sound moved along the window (away from the edges the convolutions trim) gives
+        # the same logits: the flattened paper student would give others.
+        x = torch.full((1, 1, 128, 188), -1.0)
+        x[..., 40:80, 30:60] = 0.8
+        moved = torch.roll(x, shifts=88, dims=3)  # 8 frames: the pools' stride
+        torch.testing.assert_close(model(x), model(moved), rtol=0.0, atol=1e-5)
+        paper = build_student(ModelArgs()).eval()
+        assert not torch.allclose(paper(x), paper(moved), atol=1e-5)
 
 
 def test_teacher_differs_from_torchvision_resnet18_only_by_the_one_channel_stem() -> None:
@@ -114,10 +142,11 @@ def test_nser_models_prints_every_model_beside_the_papers_count(
 ) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
     for name in MODEL_NAMES:
-        assert name in out
-        assert f"{PARAMETER_COUNTS[name]:,}" in out
-        assert f"{PAPER_COUNTS[name]:,}" in out
+        params, paper = rows[name][:2]
+        assert params == f"{PARAMETER_COUNTS[name]:,}"
+        assert paper == (f"{PAPER_COUNTS[name]:,}" if name in PAPER_COUNTS else "-")
 
 
 def test_nser_without_a_command_prints_usage_and_returns_2(

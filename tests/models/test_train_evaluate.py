@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import load_checkpoint
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
 from nser_shared.cli import main
@@ -24,14 +25,16 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     data = f"synthetic:{corpus}"
     assert main(["train", "--data", data, "--out", str(ckpts), "--quick", "--threads", "2"]) == 0
     for task in Task:
-        for model in ("teacher", "mobilenetv3s", "student"):
+        for model in MODEL_REGISTRY:
             ckpt = load_checkpoint(ckpts / f"{task.value}-{model}.pt")
             assert ckpt.metrics["epochs_run"] >= 1
             assert 0.0 <= ckpt.metrics["test"]["accuracy"] <= 100.0
             test_speakers = set(ckpt.train_config["speakers"]["test"])
             assert test_speakers.isdisjoint(ckpt.train_config["speakers"]["train"])
-    student = load_checkpoint(ckpts / "detection-student.pt")
-    assert student.train_config["loss"] == "distillation"
+    for student in ("student", "pooled-student"):
+        assert load_checkpoint(ckpts / f"detection-{student}.pt").train_config["loss"] == (
+            "distillation"
+        )
     assert load_checkpoint(ckpts / "detection-teacher.pt").train_config["loss"] == "cross_entropy"
 
     out = tmp_path / "report"
@@ -52,13 +55,13 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     report = json.loads((out / "report.json").read_text())
     for task in Task:
         section = report["tasks"][task.value]
-        assert set(section["clean"]) == {"teacher", "mobilenetv3s", "student"}
+        assert set(section["clean"]) == set(MODEL_REGISTRY)
         assert all(section["data"]["trained_on_this_data"].values())
         assert section["linear_reference"]["n"] == section["data"]["sizes"]["test"]
         assert set(section["per_noise"]["5"]) == {"bus", "metro", "cafe", "kitchen", "office"}
         counts = sum(sum(row) for row in section["clean"]["student"]["confusion"])
         assert counts == section["data"]["sizes"]["test"]
-    assert set(report["latency"]["models"]) == {"teacher", "mobilenetv3s", "student"}
+    assert set(report["latency"]["models"]) == set(MODEL_REGISTRY)
     for name in ("report.md", "tsne.png", "latency.png", "noise.png"):
         assert (out / name).stat().st_size > 0
     assert "Table I" in (out / "report.md").read_text()
