@@ -201,7 +201,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             core = self.core
             if core is None:
                 raise NotReadyError("the MEC inference service is not serving yet; retry")
-            decoded = decode_window(window, core.engine.feature_config)
+            decoded = decode_window(window, core.engine.feature_config, now=received_at)
             self.limiter.admit(decoded.device_id)
             model = core.engine.resolve(decoded.model)
             done = await core.batcher.classify(model, decoded, received_mono)

@@ -92,6 +92,23 @@ def _sent_after_year_9999(window: pb.FeatureWindow) -> None:
     window.sent_at.seconds = 253_402_300_800
 
 
+def _captured_in_1970(window: pb.FeatureWindow) -> None:
+    window.captured_at.seconds, window.sent_at.seconds = 1, 2  # a clock never set
+
+
+def _sent_far_ahead(window: pb.FeatureWindow) -> None:
+    window.sent_at.seconds += 3600  # an hour ahead of the server's clock
+
+
+def _captured_after_sent(window: pb.FeatureWindow) -> None:
+    window.captured_at.seconds = window.sent_at.seconds + 60
+
+
+def _held_a_day(window: pb.FeatureWindow) -> None:
+    window.captured_at.seconds = window.sent_at.seconds - 86_400  # one window moved the mean
+    # end-to-end latency to hours before this was refused
+
+
 def _malformed_config_id(window: pb.FeatureWindow) -> None:
     window.feature_config_id = "mfcc-40"
 
@@ -121,6 +138,10 @@ BAD_WINDOWS = [
     pytest.param(_no_capture_time, Code.INVALID_ARGUMENT, "captured_at is missing", id="time"),
     pytest.param(_negative_nanos, Code.INVALID_ARGUMENT, "captured_at is not a valid", id="nanos"),
     pytest.param(_sent_after_year_9999, Code.INVALID_ARGUMENT, "sent_at is not a", id="y10k"),
+    pytest.param(_captured_in_1970, Code.INVALID_ARGUMENT, "from this server's clock", id="1970"),
+    pytest.param(_sent_far_ahead, Code.INVALID_ARGUMENT, "+3600 s from this server", id="ahead"),
+    pytest.param(_captured_after_sent, Code.INVALID_ARGUMENT, "s after sent_at", id="order"),
+    pytest.param(_held_a_day, Code.INVALID_ARGUMENT, "86400 s before sent_at", id="held"),
     pytest.param(_malformed_config_id, Code.INVALID_ARGUMENT, "feature_config_id", id="cfg-id"),
     pytest.param(_other_config, Code.FAILED_PRECONDITION, "mel-000000000000", id="other-cfg"),
     pytest.param(_unknown_model, Code.NOT_FOUND, "resnet152", id="unknown-model"),
