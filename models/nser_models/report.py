@@ -22,7 +22,9 @@ from nser_models.paper import (
 )
 from nser_shared.labels import Task
 
-MODEL_ORDER = ("teacher", "mobilenetv3s", "student")  # the paper's tables
+# The tables' rows: the paper's three models, then the pooled student (beyond the paper: its
+# paper columns are "-").
+MODEL_ORDER = ("teacher", "mobilenetv3s", "student", "pooled-student")
 REAL_STUDENTS = ("student", "pooled-student")  # the real-audio targets are checked for each
 
 
