@@ -20,6 +20,7 @@ from nser_models.paper import (
     NOISY_ACCURACY,
     STUDENT_PER_NOISE,
 )
+from nser_models.summary import paper_cells
 from nser_shared.labels import Task
 
 # The tables' rows: the paper's three models, then the pooled student (beyond the paper: its
@@ -233,8 +234,7 @@ def _table_four(models: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for r in models:
-        paper_params = f"{r['paper_params']:,}" if r["paper_params"] is not None else "-"
-        paper_mb = f"{r['paper_size_mb']:.3f}" if r["paper_size_mb"] is not None else "-"
+        paper_params, paper_mb = paper_cells(r)
         out.append(
             f"| {r['model']} | {r['params']:,} | {paper_params} | {r['size_mb']:.3f} | {paper_mb} |"
         )
@@ -499,12 +499,11 @@ def _real_targets(
         )
         return result
 
-    students = [m for m in REAL_STUDENTS for task in (detection, valence) if task and both(task, m)]
-    for name in dict.fromkeys(students):  # each student once, in REAL_STUDENTS order
+    teacher = both(detection, "teacher").get("vs_speech", {}) if detection else {}
+    baseline = both(detection, "mobilenetv3s").get("vs_speech", {}) if detection else {}
+    for name in REAL_STUDENTS:
         if detection:
             student = both(detection, name).get("vs_speech", {})
-            teacher = both(detection, "teacher").get("vs_speech", {})
-            baseline = both(detection, "mobilenetv3s").get("vs_speech", {})
             if student:
                 rows.append(
                     (

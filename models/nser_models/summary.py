@@ -14,6 +14,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-classes", type=int, default=2, help="classes of the output layer")
 
 
+def paper_cells(row: dict[str, object]) -> tuple[str, str]:
+    """A model_table row's paper parameters and MiB as printed; "-" for a model beyond the paper."""
+    params, size_mb = row["paper_params"], row["paper_size_mb"]
+    return (
+        f"{params:,}" if params is not None else "-",
+        f"{size_mb:.3f}" if size_mb is not None else "-",
+    )
+
+
 def model_table(n_classes: int = 2) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for spec in MODEL_REGISTRY.values():
@@ -38,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     rows = model_table(args.n_classes)
     print(f"{'model':<16}{'params':>12}{'paper':>12}{'MiB':>9}{'paper MiB':>11}")
     for r in rows:
-        paper_params = f"{r['paper_params']:,}" if r["paper_params"] is not None else "-"
-        paper_mb = f"{r['paper_size_mb']:.3f}" if r["paper_size_mb"] is not None else "-"
+        paper_params, paper_mb = paper_cells(r)
         print(
             f"{r['model']:<16}{r['params']:>12,}{paper_params:>12}"
             f"{r['size_mb']:>9.3f}{paper_mb:>11}"

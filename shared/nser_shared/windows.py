@@ -6,8 +6,8 @@ Both directions live here so the encoding (dtype, byte order, int8 scale) is wri
 `InvalidFeatureWindowError` (gRPC INVALID_ARGUMENT) with a message that names the problem, and a
 window made with another front end raises `FeatureConfigMismatchError` (FAILED_PRECONDITION).
 Given the receiver's clock (`now`), it also refuses timestamps no device could have sent
-(`ClockLimits`): a window from 1970 or 9999, or captured after it was sent, would otherwise be
-classified, published and counted in the end-to-end latency.
+(`MAX_CLOCK_SKEW_S`, `MAX_HOLD_S`): a window from 1970 or 9999, or captured after it was sent,
+would otherwise be classified, published and counted in the end-to-end latency.
 """
 
 from __future__ import annotations
@@ -195,48 +195,39 @@ def _check_tensor(window: pb.FeatureWindow, config: FeatureConfig) -> tuple[Payl
     return dtype, np.clip(values, -1.0, 1.0)
 
 
-@dataclass(frozen=True)
-class ClockLimits:
-    """What a receiver accepts of a device's timestamps. Devices of a 5G network keep time to
-    well under a millisecond (the network distributes it); the limits are far wider than that,
-    so that only a broken or forged clock is refused, never a device that was slow to send."""
-
-    max_skew_s: float = 300.0  # |sent_at - the receiver's clock|
-    max_hold_s: float = 3600.0  # sent_at - captured_at: how long a device may hold a window
-    # (it re-sends unanswered windows after an outage, keeping their capture time)
+# What a receiver accepts of a device's timestamps. Devices of a 5G network keep time to well
+# under a millisecond (the network distributes it); these limits are far wider, so that only a
+# broken or forged clock is refused, never a device that was slow to send.
+MAX_CLOCK_SKEW_S = 300.0  # |sent_at - the receiver's clock|
+MAX_HOLD_S = 3600.0  # sent_at - captured_at: a device re-sends unanswered windows after an
+# outage, keeping their capture time
 
 
-DEFAULT_CLOCK_LIMITS = ClockLimits()
-
-
-def _check_clock(captured_at: float, sent_at: float, now: float, limits: ClockLimits) -> None:
-    if abs(sent_at - now) > limits.max_skew_s:
+def _check_clock(captured_at: float, sent_at: float, now: float) -> None:
+    if abs(sent_at - now) > MAX_CLOCK_SKEW_S:
         raise _invalid(
             f"sent_at {sent_at:.3f} is {sent_at - now:+.0f} s from this server's clock "
-            f"(at most {limits.max_skew_s:g} s apart)"
+            f"(at most {MAX_CLOCK_SKEW_S:g} s apart)"
         )
     if captured_at > sent_at:
         raise _invalid(f"captured_at is {captured_at - sent_at:.3f} s after sent_at")
-    if sent_at - captured_at > limits.max_hold_s:
+    if sent_at - captured_at > MAX_HOLD_S:
         raise _invalid(
             f"captured_at is {sent_at - captured_at:.0f} s before sent_at "
-            f"(a window is held at most {limits.max_hold_s:g} s)"
+            f"(a window is held at most {MAX_HOLD_S:g} s)"
         )
 
 
 def decode_window(
-    window: pb.FeatureWindow,
-    config: FeatureConfig,
-    now: float | None = None,
-    clock: ClockLimits = DEFAULT_CLOCK_LIMITS,
+    window: pb.FeatureWindow, config: FeatureConfig, now: float | None = None
 ) -> DecodedWindow:
     """Check every field of `window` against `config` and return its decoded features; with
-    `now` (the receiver's unix time), its timestamps against `clock` too."""
+    `now` (the receiver's unix time), its timestamps against the clock limits too."""
     kind = _check_metadata(window)
     captured_at = window.captured_at.ToMicroseconds() / 1e6
     sent_at = window.sent_at.ToMicroseconds() / 1e6
     if now is not None:
-        _check_clock(captured_at, sent_at, now, clock)
+        _check_clock(captured_at, sent_at, now)
     config_id = window.feature_config_id
     if not _FEATURE_CONFIG_ID.fullmatch(config_id):
         raise _invalid(f"feature_config_id {config_id[:40]!r} is not 'mel-' and 12 hex digits")
