@@ -36,6 +36,7 @@ from torch import Tensor
 
 from nser_models.architectures import MODEL_REGISTRY, Classifier, model_spec
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
+from nser_models.served import SERVED_MODEL
 from nser_shared.audio import read_audio
 from nser_shared.errors import CheckpointError, InvalidAudioError, NserError
 from nser_shared.features import (
@@ -86,7 +87,7 @@ class CascadeModels:
 
 
 def load_models(
-    name: str = "student",
+    name: str = SERVED_MODEL,
     directory: Path = SHIPPED_DIR,
     features: FeatureConfig = DEFAULT_FEATURE_CONFIG,
 ) -> CascadeModels:
@@ -215,8 +216,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         choices=list(MODEL_REGISTRY),
-        default="student",
-        help="which model's detection and type checkpoints to use (default: student)",
+        default=SERVED_MODEL,
+        help=f"which model's detection and type checkpoints to use (default: {SERVED_MODEL}, "
+        "the one the MEC serves)",
     )
     parser.add_argument(
         "--checkpoints",

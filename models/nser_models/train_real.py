@@ -5,12 +5,14 @@
 
 The real corpus (data/real_corpus.py) is split into `folds` groups of whole Debian packages,
 balanced by their cries (`package_folds`); a hash check proves that no clip's audio sits in two
-splits of a fold. For each fold and task, the three models are fine-tuned from the shipped
-(synthetic) checkpoints on device-like windows of the other packages' clips (data/real_windows.py)
-beside the synthetic training split: the teacher by cross-entropy, then MobileNetV3-small, then
-the student distilled from the fold's teacher. Every model of a fold is then scored on the held
-out packages' clips in two conditions, padded (the clip from the window's start) and in noise
-(at a random offset in the held-out packages' own ambience at 20 dB SNR).
+splits of a fold. For each fold and task, the models are fine-tuned from the checkpoints
+trained on the synthetic corpus alone (models/checkpoints/synthetic; never the shipped ones,
+which have heard every package) on device-like windows of the other packages' clips
+(data/real_windows.py) beside the synthetic training split: the teacher by cross-entropy,
+then MobileNetV3-small, then the students distilled from the fold's teacher. Every model of a
+fold is then scored on the held out packages' clips in two conditions, padded (the clip from the
+window's start) and in noise (at a random offset in the held-out packages' own ambience at 20 dB
+SNR).
 
 The report (`real-audio.md`, `real-audio.json` in --out) gives, per fold and pooled over the
 folds' held-out clips, for the fold models and for the checkpoints they started from
@@ -60,6 +62,9 @@ POOLED_STUDENT = "pooled-student"
 # The order they train in: the students learn from the fold's teacher.
 MODELS = (TEACHER, BASELINE, STUDENT, POOLED_STUDENT)
 CONDITIONS = ("padded", "noisy")
+# Where training on real audio starts: the checkpoints trained on the synthetic corpus alone.
+# The shipped ones (SHIPPED_DIR) have heard every real package, so no fold may start from them.
+SYNTHETIC_DIR = SHIPPED_DIR / "synthetic"
 
 
 @dataclass(frozen=True)
@@ -352,6 +357,7 @@ def run_folds(
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
     unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
     are scored (every real clip is held out from them when they never saw real audio)."""
+    refuse_real_trained(init, tasks)
     folds = package_folds(real, recipe.folds)
     result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
     for task in tasks:
@@ -418,6 +424,20 @@ def run_folds(
     return result
 
 
+def refuse_real_trained(init: Path, tasks: Sequence[Task]) -> None:
+    """DatasetError if a checkpoint in `init` was trained on real audio: every package would
+    then be heard by the model before its fold holds it out."""
+    for task in tasks:
+        for name in MODELS:
+            path = init / checkpoint_filename(task, name)
+            source = str(load_checkpoint(path).train_config.get("source", ""))
+            if "real" in source.split("+"):
+                raise DatasetError(
+                    f"{path} was trained on real audio ({source}); the folds must start from "
+                    f"checkpoints that never heard the real packages, such as {SYNTHETIC_DIR}"
+                )
+
+
 def ship(
     real: Sequence[ClipRecord],
     synthetic: dict[str, list[ClipRecord]],
@@ -451,8 +471,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--init",
         type=Path,
-        default=SHIPPED_DIR,
-        help="checkpoints to fine-tune from (default: the shipped ones)",
+        default=SYNTHETIC_DIR,
+        help=f"checkpoints to fine-tune from (default: {SYNTHETIC_DIR}, trained on the "
+        "synthetic corpus alone)",
     )
     parser.add_argument("--ship", type=Path, help="then train on every package and write here")
     parser.add_argument("--skip-folds", action="store_true", help="only --ship")

@@ -18,6 +18,7 @@ import numpy as np
 from nser_mec.backends import BackendName, Batch, Logits, Runner, make_runner
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, sha256_file, shipped_checkpoint
+from nser_models.served import SERVED_MODEL
 from nser_shared.errors import UnknownModelError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.labels import TASK_CLASSES, Task
@@ -25,7 +26,6 @@ from nser_shared.results import TaskOutcome
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "student"
 SCREAM = TASK_CLASSES[Task.DETECTION][1]
 
 
@@ -74,7 +74,7 @@ class InferenceEngine:
         self.models = models
         self.feature_config = feature_config
         self.cascade = cascade
-        self.default_model = DEFAULT_MODEL if DEFAULT_MODEL in models else next(iter(models))
+        self.default_model = SERVED_MODEL if SERVED_MODEL in models else next(iter(models))
 
     @classmethod
     def load(

@@ -251,7 +251,11 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         request_iterator: AsyncIterator[pb.FeatureWindow | UnparsableWindow],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[pb.Classification]:
-        """Windows are classified concurrently, so one stream's windows can share a batch."""
+        """Windows are classified concurrently, so one stream's windows can share a batch.
+
+        A refused window ends the stream, but only after every window already read has its
+        answer: those may be published by now, and a device that never hears of them would send
+        them again. The stream reads no window after the refused one's verdict."""
         answers: asyncio.Queue[pb.Classification | tuple[int, NserError] | None] = asyncio.Queue()
         pending: set[asyncio.Task[None]] = set()
         peer_device = self._peer_device(context)  # one connection, one certificate
@@ -271,15 +275,21 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             answers.put_nowait(None)
 
         reader = asyncio.create_task(read())
+        refused: tuple[int, NserError] | None = None
         try:
             while (item := await answers.get()) is not None:
-                if isinstance(item, tuple):
-                    sequence, exc = item
-                    await context.abort(
-                        status_for(exc), f"window sequence {sequence}: {exc}", retry_metadata(exc)
-                    )
-                else:
+                if not isinstance(item, tuple):
                     yield item
+                elif refused is None:  # the first refusal ends the stream; later ones wait
+                    refused = item
+                    reader.cancel()
+                    await asyncio.gather(*list(pending), return_exceptions=True)
+                    answers.put_nowait(None)  # after the answers of the windows in flight
+            if refused is not None:
+                sequence, exc = refused
+                await context.abort(
+                    status_for(exc), f"window sequence {sequence}: {exc}", retry_metadata(exc)
+                )
             await reader  # re-raises a failure of the request stream itself
         finally:
             reader.cancel()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nser_mec.backends import DEFAULT_BACKEND, BackendName
+from nser_models.served import SERVED_MODEL
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
 from nser_shared.results import DEFAULT_STREAM_MAXLEN
@@ -23,7 +24,7 @@ class MecSettings:
     port: int = 50051
     metrics_port: int = 9101
     redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
-    models: tuple[str, ...] = ("student",)
+    models: tuple[str, ...] = (SERVED_MODEL,)
     backend: BackendName = DEFAULT_BACKEND
     # One intra-op thread: on 2 cores a second one made the student no faster and the tail
     # worse (docs/serving.md); raise it for the teacher on a bigger host.

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.metrics import predict_logits
+from nser_models.served import SERVED_MODEL
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
@@ -125,7 +126,7 @@ def _share(hits: Tensor) -> float | None:
 def measure(windows: LabelledWindows, checkpoints: Path = SHIPPED_DIR) -> dict[str, Any]:
     config = DEFAULT_FEATURE_CONFIG
     models = {
-        task: load_checkpoint(shipped_checkpoint(task, "student", checkpoints), config).build()
+        task: load_checkpoint(shipped_checkpoint(task, SERVED_MODEL, checkpoints), config).build()
         for task in Task
     }
     screams = windows.type != NOT_A_SCREAM
@@ -208,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.checkpoints.is_dir():
         raise NserError(f"checkpoint folder not found: {args.checkpoints}")
     if args.data:
-        ckpt = load_checkpoint(shipped_checkpoint(Task.DETECTION, "student", args.checkpoints))
+        ckpt = load_checkpoint(shipped_checkpoint(Task.DETECTION, SERVED_MODEL, args.checkpoints))
         split_seed = int(ckpt.train_config.get("split_seed", 0))
         windows = corpus_windows(args.data, DEFAULT_FEATURE_CONFIG, split_seed)
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from nser_models.served import SERVED_MODEL
 from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
 from nser_shared.device_ids import fleet_device_ids
 from nser_shared.processes import (
@@ -113,7 +114,9 @@ class Network:
             self.redis = RedisChild(free_port(), self.logs, password=password)
             self.redis_url = self.redis.url
             self._start(self.redis)
-        self.mec = MecChild(self.redis_url, self.logs / "mec.log", ["--models", "student"], pki=pki)
+        self.mec = MecChild(
+            self.redis_url, self.logs / "mec.log", ["--models", SERVED_MODEL], pki=pki
+        )
         self._start(self.mec)
         if self.config.with_teacher:
             self.teacher = MecChild(

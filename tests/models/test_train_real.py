@@ -156,6 +156,7 @@ def test_detection_and_valence_metrics_split_the_negatives(tmp_path: Path) -> No
 def test_train_real_end_to_end_on_a_tiny_corpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from nser_models.checkpoint import load_checkpoint, verify_manifest
     from nser_models.data.clips import write_manifest
     from nser_shared.cli import main
 
@@ -214,3 +215,13 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert not list(out.glob("fold-*"))  # fold models removed after scoring
     assert main([*args, "--folds", "9"]) == 1  # the last --folds wins
     assert "--folds must be in [2, 3]" in capsys.readouterr().err
+
+    shipped = tmp_path / "shipped"
+    assert main([*args, "--skip-folds", "--ship", str(shipped)]) == 0
+    assert load_checkpoint(shipped / "detection-student.pt").train_config["source"] == (
+        "real+synthetic"
+    )
+    assert verify_manifest(shipped)
+    # Checkpoints that heard every package cannot start a fold: each would hear its test set.
+    assert main([*args, "--init", str(shipped)]) == 1
+    assert "was trained on real audio" in capsys.readouterr().err

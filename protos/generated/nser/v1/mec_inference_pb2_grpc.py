@@ -78,8 +78,9 @@ class MecInferenceServicer:
         """For a device that sends windows continuously: one Classification per FeatureWindow,
         matched to its window by (device_id, sequence). Answers may arrive out of order when
         windows land in different batches. A window that Classify would refuse ends the stream
-        with that status (its message names the window's sequence); the windows answered before
-        it stay answered, and the device opens a new stream to go on.
+        with that status (its message names the window's sequence), after the answers of every
+        window the server had read before it (they may be published already); windows sent after
+        it and left unanswered were not classified, and the device opens a new stream to go on.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
