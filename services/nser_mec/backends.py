@@ -88,7 +88,8 @@ class OnnxRuntimeRunner:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # Spinning threads would steal the cores from PyTorch (front end, other backends) and
-        # from the event loop while idle (REFERENCE.md section 5).
+        # from the event loop while idle: mixing ONNX Runtime and PyTorch in one process slows
+        # torch down badly unless spinning is off.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
             buffer.getvalue(), options, providers=["CPUExecutionProvider"]

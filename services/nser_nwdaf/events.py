@@ -17,10 +17,6 @@ class NwdafEvent(StrEnum):
     NSER_EMOTION = "NSER_EMOTION"  # custom: counts by class and valence, negative-scream rates
 
 
-THREEGPP_EVENTS = frozenset(
-    {NwdafEvent.ABNORMAL_BEHAVIOUR, NwdafEvent.NF_LOAD, NwdafEvent.DN_PERFORMANCE}
-)
-
 # The payload array that carries each event's analytics, in AnalyticsData and EventNotification.
 PAYLOAD_FIELD: dict[NwdafEvent, str] = {
     NwdafEvent.ABNORMAL_BEHAVIOUR: "abnor_behavrs",

@@ -21,11 +21,3 @@ TASK_CLASSES: dict[Task, tuple[str, ...]] = {
     Task.DETECTION: ("non_scream", "scream"),
     Task.TYPE: ("positive", "negative"),
 }
-
-
-def parse_task(value: str) -> Task:
-    try:
-        return Task(value)
-    except ValueError:
-        choices = ", ".join(t.value for t in Task)
-        raise ValueError(f"unknown task {value!r}; choose one of: {choices}") from None

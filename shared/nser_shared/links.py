@@ -2,8 +2,8 @@
 of link profiles, used by the sensing clients (applied per request in Python) and by the compose
 set-up (applied with `tc netem`).
 
-Figures (../shared/REFERENCE.md section 4): IMT-2020 one-way user-plane latency is 1 ms for
-URLLC and 4 ms for eMBB; LTE has about 10 ms of radio latency and 30-50 ms end to end; the
+Figures: IMT-2020's one-way user-plane latency is 1 ms for URLLC and 4 ms for eMBB (ITU-R
+M.2410); LTE has about 10 ms of radio latency and 30-50 ms end to end; the
 AdvantEDGE demo puts a distant cloud 50 +- 5 ms away one way. Uplink rates are typical sustained
 per-device figures, not peak rates: what matters is that a 96 KB float32 window takes visibly
 longer over LTE than over 5G. Loss is the residual loss after the link layer gives up; each lost

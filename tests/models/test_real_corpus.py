@@ -155,7 +155,7 @@ def test_spot_checks_of_loudness_duration_and_pitch(table: list[TableRow]) -> No
         r.rms_dbfs for r in speech
     )
     # Voices have a pitch in the human range (cries are often too rough to tell), and cries
-    # are pitched well above speech lines (screams are high: REFERENCE.md section 7).
+    # are pitched well above speech lines (screams are high, often 400-3,000 Hz).
     for voices, share in ((screams, 0.7), (speech, 0.85)):
         in_range = [r for r in voices if 70.0 <= r.pitch_hz <= 1000.0]
         assert len(in_range) >= share * len(voices)
