@@ -76,7 +76,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--placement", choices=("edge", "cloud"), default="edge")
     parser.add_argument("--compare-placement", action="store_true", help="run edge, then cloud")
     parser.add_argument("--dtype", choices=("float32", "float16", "int8"), default="int8")
-    parser.add_argument("--with-teacher", action="store_true", help="also start a teacher MEC")
     parser.add_argument("--no-prometheus", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="run folder (default runs/up-<time>)")
@@ -131,7 +130,7 @@ def _config(args: argparse.Namespace) -> UpConfig:
     return UpConfig(
         out=out, devices=args.devices, cells=args.cells, scenario=args.scenario,
         duration_s=args.duration, profile=args.profile, placement=args.placement,
-        dtype=args.dtype, with_teacher=args.with_teacher,
+        dtype=args.dtype,
         redis_url=os.environ.get("REDIS_URL") or None, prometheus=not args.no_prometheus,
         seed=args.seed, insecure=args.insecure, credentials=args.credentials,
         soak_interval_s=args.soak_interval, soak_warmup_s=args.soak_warmup,

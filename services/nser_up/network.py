@@ -47,7 +47,6 @@ class UpConfig:
     profile: str = "urllc"  # the devices' radio link to the MEC host
     placement: str = "edge"  # edge: the MEC beside the base station; cloud: a distant cloud
     dtype: str = "int8"
-    with_teacher: bool = False
     redis_url: str | None = None  # an external Redis; None: start a private one
     prometheus: bool = True  # start Prometheus when the binary is installed
     seed: int = 0
@@ -78,7 +77,6 @@ class Network:
         self.redis: RedisChild | None = None
         self.redis_url = config.redis_url or ""
         self.mec: MecChild | None = None
-        self.teacher: MecChild | None = None
         self.decision: HttpServiceChild | None = None
         self.nwdaf: HttpServiceChild | None = None
         self.sensing: list[tuple[str, Child]] = []  # (scene, child)
@@ -118,12 +116,6 @@ class Network:
             self.redis_url, self.logs / "mec.log", ["--models", SERVED_MODEL], pki=pki
         )
         self._start(self.mec)
-        if self.config.with_teacher:
-            self.teacher = MecChild(
-                self.redis_url, self.logs / "teacher.log", ["--models", "teacher"], pki=pki
-            )
-            self.teacher.name = "nser_mec (teacher)"
-            self._start(self.teacher)
         self.nwdaf = self._http_service("nser_nwdaf", "nwdaf")
         self.decision = self._http_service("nser_decision", "decision")
         binary = shutil.which("prometheus")
@@ -135,8 +127,6 @@ class Network:
             targets = {"mec": [f"127.0.0.1:{self.mec.metrics_port}"],
                        "decision": [self.decision.url.split("://")[1]],
                        "nwdaf": [self.nwdaf.url.split("://")[1]]}  # fmt: skip
-            if self.teacher is not None:
-                targets["mec"].append(f"127.0.0.1:{self.teacher.metrics_port}")
             ca_file = None if pki is None else str(pki.ca_cert.resolve())
             self.prometheus = PrometheusChild(
                 binary, scrape_config(targets, interval_s=1, ca_file=ca_file), self.logs, pki
