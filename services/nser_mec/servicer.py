@@ -22,6 +22,7 @@ from nser_mec.engine import InferenceEngine
 from nser_mec.metrics import MecMetrics
 from nser_mec.publisher import ResultPublisher
 from nser_mec.ratelimit import DeviceRateLimitedError, DeviceRateLimiter
+from nser_shared.device_ids import is_device_id
 from nser_shared.errors import (
     FeatureConfigMismatchError,
     InvalidFeatureWindowError,
@@ -53,6 +54,11 @@ STATUS_BY_ERROR: dict[type[NserError], grpc.StatusCode] = {
     NotReadyError: grpc.StatusCode.UNAVAILABLE,
     IdentityMismatchError: grpc.StatusCode.PERMISSION_DENIED,
 }
+
+
+# On a stream, these refusals say "not now" rather than "not this window": they end the stream
+# and the device sends its unanswered windows again after a backoff.
+ENDS_STREAM = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
 
 
 def status_for(error: NserError) -> grpc.StatusCode:
@@ -143,6 +149,20 @@ def to_message(record: ResultRecord) -> pb.Classification:
     if record.type is not None:
         message.type.CopyFrom(task_result(Task.TYPE, record.type))
     return message
+
+
+def refusal(
+    window: pb.FeatureWindow | UnparsableWindow, code: grpc.StatusCode, error: NserError
+) -> pb.Classification:
+    """A stream's answer for a window it refused: the status Classify would have answered."""
+    # Echoed only when it is a device id: a refused window's id may be anything.
+    device_id = window.device_id if isinstance(window, pb.FeatureWindow) else ""
+    device_id = device_id if is_device_id(device_id) else ""
+    return pb.Classification(
+        device_id=device_id,
+        sequence=window.sequence,
+        error=pb.WindowError(code=code.value[0], message=str(error)),
+    )
 
 
 class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
@@ -253,9 +273,11 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
     ) -> AsyncIterator[pb.Classification]:
         """Windows are classified concurrently, so one stream's windows can share a batch.
 
-        A refused window ends the stream, but only after every window already read has its
-        answer: those may be published by now, and a device that never hears of them would send
-        them again. The stream reads no window after the refused one's verdict."""
+        A window refused for what it is gets an answer with `error` set, and the stream goes
+        on. A window refused because the server cannot take it now (ENDS_STREAM) ends the
+        stream, but only after every window already read has its answer: those may be published
+        by now, and a device that never hears of them would send them again. The stream reads
+        no window after that verdict."""
         answers: asyncio.Queue[pb.Classification | tuple[int, NserError] | None] = asyncio.Queue()
         pending: set[asyncio.Task[None]] = set()
         peer_device = self._peer_device(context)  # one connection, one certificate
@@ -264,7 +286,11 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             try:
                 answers.put_nowait(await self._classify(window, peer_device))
             except NserError as exc:
-                answers.put_nowait((window.sequence, exc))
+                code = status_for(exc)
+                if code in ENDS_STREAM:
+                    answers.put_nowait((window.sequence, exc))
+                else:
+                    answers.put_nowait(refusal(window, code, exc))
 
         async def read() -> None:
             async for window in request_iterator:

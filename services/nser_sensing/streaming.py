@@ -2,11 +2,13 @@
 its uplink delay), a reader matches answers to windows by sequence (they may come out of order)
 and hands each to the downlink.
 
-When the stream ends with an error, the windows sent but not answered are dealt with as the
-contract says: on UNAVAILABLE or RESOURCE_EXHAUSTED they are sent again on a new stream (after
-a backoff), each window at most `max_attempts` times in all; on any other status the window the
-status message names (its sequence) is recorded with that code and the others go again, and if
-the message names none, every unanswered window is recorded with the code.
+An answer with `error` set is the server's refusal of that one window: it is recorded with that
+status and the stream goes on. When the stream ends with an error, the windows sent but not
+answered are dealt with as the contract says: on UNAVAILABLE or RESOURCE_EXHAUSTED they are
+sent again on a new stream (after a backoff), each window at most `max_attempts` times in all;
+on any other status (an older server's refusal) the window the status message names (its
+sequence) is recorded with that code and the others go again, and if the message names none,
+every unanswered window is recorded with the code.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _SEQUENCE = re.compile(r"sequence\D{0,3}(\d+)")
 _CORE_BREAK = "Internal error from Core"
 # How a sender ends when its stream fails under it: cancelled by the reader, the RPC's own
 # error, or a write on a call that has already finished.
+_STATUS_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 _SENDER_ENDINGS = (asyncio.CancelledError, grpc.aio.AioRpcError, asyncio.InvalidStateError)
 
 
@@ -119,6 +122,10 @@ async def run_stream(session: DeviceSession) -> None:
                     item = pending.pop(answer.sequence, None)
                     if item is None:
                         log.warning("%s: answer for unknown sequence %d", *_ids(answer))
+                        continue
+                    if answer.HasField("error"):
+                        code = _STATUS_BY_NUMBER.get(answer.error.code, grpc.StatusCode.UNKNOWN)
+                        session.record(item, code.name, detail=answer.error.message)
                         continue
                     deliveries.add(asyncio.create_task(session.deliver(item, answer)))
                 with contextlib.suppress(asyncio.InvalidStateError):  # the server closed early

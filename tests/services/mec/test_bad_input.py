@@ -172,21 +172,39 @@ def test_classify_refuses_oversize_message(mec: MecProcess) -> None:
     assert mec.stub.Classify(feature_window(), timeout=10).detection.label
 
 
-def test_stream_answers_the_windows_before_a_bad_one_then_ends_naming_it(mec: MecProcess) -> None:
+def test_stream_answers_a_bad_window_with_its_error_and_goes_on(mec: MecProcess) -> None:
     good = [feature_window(sequence=i) for i in range(3)]
     bad = feature_window(sequence=3)
     bad.tensor = bad.tensor[:100]
-    later = [feature_window(sequence=i) for i in range(4, 40)]
-    answers: list[pb.Classification] = []
-    stream = mec.stub.ClassifyStream(iter([*good, bad, *later]), timeout=20)
-    with pytest.raises(grpc.RpcError) as caught:
-        answers.extend(stream)
-    assert caught.value.code() == Code.INVALID_ARGUMENT
-    assert "window sequence 3" in caught.value.details()
-    answered = {a.sequence for a in answers}
-    # The windows read before the refusal are answered: they may be published already.
-    assert {0, 1, 2} <= answered
-    assert 3 not in answered
+    later = [feature_window(sequence=i) for i in range(4, 20)]
+    answers = {
+        a.sequence: a for a in mec.stub.ClassifyStream(iter([*good, bad, *later]), timeout=20)
+    }
+    assert sorted(answers) == list(range(20))  # and the stream ended OK
+    refused = answers[3]
+    assert refused.HasField("error")
+    assert not refused.HasField("detection")
+    assert refused.error.code == Code.INVALID_ARGUMENT.value[0]
+    assert "tensor" in refused.error.message
+    assert refused.device_id == "phone-0001"
+    assert not refused.result_id
+    for sequence, answer in answers.items():
+        if sequence != 3:
+            assert not answer.HasField("error")
+            assert answer.detection.label
+            assert answer.result_id
+
+
+def test_stream_answers_garbage_with_an_error_at_sequence_0(mec: MecProcess) -> None:
+    raw = mec.channel.stream_stream("/nser.v1.MecInference/ClassifyStream")  # bytes both ways
+    good = feature_window(sequence=7).SerializeToString()
+    answers = [pb.Classification.FromString(b) for b in raw(iter([b"\xff\xff\xff", good]))]
+    by_sequence = {a.sequence: a for a in answers}
+    assert sorted(by_sequence) == [0, 7]
+    assert by_sequence[0].error.code == Code.INVALID_ARGUMENT.value[0]
+    assert "not a nser.v1.FeatureWindow" in by_sequence[0].error.message
+    assert by_sequence[0].device_id == ""
+    assert by_sequence[7].detection.label
 
 
 @pytest.mark.parametrize("garbage", [b"\xff\xff\xff", b"\x0a\x80", b"\x12\x05abc"])

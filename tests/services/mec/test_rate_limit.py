@@ -47,5 +47,16 @@ def test_a_flooding_device_gets_resource_exhausted_with_retry_advice(
         assert 0 < int(trailers["retry-after-ms"]) <= 1000
         other = server.stub.Classify(feature_window(device_id="phone-0002"), timeout=10)
         assert other.device_id == "phone-0002"
+        # On a stream, "not now" ends it, but only after the windows read before are answered:
+        # they may be published already, and the device would otherwise send them again.
+        windows = [feature_window(sequence=i, device_id="watch-0002") for i in range(10)]
+        answered: list[int] = []
+        with pytest.raises(grpc.RpcError) as caught:
+            answered.extend(
+                a.sequence for a in server.stub.ClassifyStream(iter(windows), timeout=10)
+            )
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "window sequence 3" in caught.value.details()
+        assert sorted(answered) == [0, 1, 2]
     finally:
         server.terminate()

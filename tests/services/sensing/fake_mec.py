@@ -25,7 +25,10 @@ class FakeMec:
     fail_code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
     stream_fail_after: int = 1  # a failing stream takes this many windows first
     detection: str = "scream"
-    refuse_sequence: int | None = None  # streams end INVALID_ARGUMENT naming this window
+    refuse_sequence: int | None = None  # streams answer this window with an INVALID_ARGUMENT error
+    end_at_sequence: int | None = (
+        None  # streams end INVALID_ARGUMENT naming this window (old servers)
+    )
     received: list[bytes] = field(default_factory=list)  # raw FeatureWindow bytes, in order
     calls: int = 0
     port: int = 0
@@ -80,11 +83,18 @@ class FakeMec:
         # a response generator after a yield sometimes reached the client as INTERNAL instead.
         failing = self._should_fail()
         for count, raw in enumerate(requests, start=1):
-            sequence = pb.FeatureWindow.FromString(raw).sequence
-            if sequence == self.refuse_sequence:
+            window = pb.FeatureWindow.FromString(raw)
+            if window.sequence == self.end_at_sequence:
                 context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
-                context.set_details(f"window sequence {sequence}: no")
+                context.set_details(f"window sequence {window.sequence}: no")
                 return
+            if window.sequence == self.refuse_sequence:
+                code = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+                error = pb.WindowError(code=code, message="tensor: no")
+                yield pb.Classification(
+                    device_id=window.device_id, sequence=window.sequence, error=error
+                )
+                continue
             yield self.answer(raw)
             if failing and count >= self.stream_fail_after:
                 context.set_code(self.fail_code)

@@ -159,8 +159,28 @@ def test_stream_resends_unanswered_windows_after_unavailable(fake_mec: FakeMec) 
     assert fake_mec.calls == 2  # the broken stream and the one that finished the job
 
 
-def test_stream_records_the_refused_window_and_sends_the_rest_again(fake_mec: FakeMec) -> None:
+def test_stream_records_a_refused_window_from_its_error_answer_and_goes_on(
+    fake_mec: FakeMec,
+) -> None:
     fake_mec.refuse_sequence = 1
+    config = ClientConfig(fake_mec.target, stream=True, **FAST)
+    report = run_sensing(_devices(seconds=6.0), WindowFramer(), config)
+    records = report.devices[0].requests
+    assert [(r.sequence, r.status) for r in records] == [
+        (0, OK),
+        (1, "INVALID_ARGUMENT"),
+        (2, OK),
+        (3, OK),
+    ]
+    assert records[1].detail == "tensor: no"
+    assert fake_mec.calls == 1  # one stream: nothing was sent twice
+    assert len(fake_mec.received) == 3
+
+
+def test_stream_ended_by_an_older_server_records_the_named_window_and_sends_the_rest_again(
+    fake_mec: FakeMec,
+) -> None:
+    fake_mec.end_at_sequence = 1
     config = ClientConfig(fake_mec.target, stream=True, **FAST)
     report = run_sensing(_devices(seconds=6.0), WindowFramer(), config)
     records = report.devices[0].requests

@@ -25,25 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnser/v1/mec_inference.proto\x12\x07nser.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n\rFeatureWindow\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12(\n\x0b\x64\x65vice_kind\x18\x02 \x01(\x0e\x32\x13.nser.v1.DeviceKind\x12\x12\n\nnr_cell_id\x18\x03 \x01(\t\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12/\n\x0b\x63\x61ptured_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x66\x65\x61ture_config_id\x18\x07 \x01(\t\x12\r\n\x05shape\x18\x08 \x03(\r\x12#\n\x05\x64type\x18\t \x01(\x0e\x32\x14.nser.v1.TensorDtype\x12\r\n\x05scale\x18\n \x01(\x02\x12\x0e\n\x06tensor\x18\x0b \x01(\x0c\x12\r\n\x05model\x18\x0c \x01(\t\"\xe2\x01\n\x0e\x43lassification\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12&\n\tdetection\x18\x05 \x01(\x0b\x32\x13.nser.v1.TaskResult\x12!\n\x04type\x18\x06 \x01(\x0b\x32\x13.nser.v1.TaskResult\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.nser.v1.ServerTimings\x12\x11\n\tresult_id\x18\x08 \x01(\t\"C\n\nTaskResult\x12\x0f\n\x07\x63lasses\x18\x01 \x03(\t\x12\x15\n\rprobabilities\x18\x02 \x03(\x02\x12\r\n\x05label\x18\x03 \x01(\t\"\xdd\x01\n\rServerTimings\x12/\n\x0breceived_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nbatched_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0binferred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08queue_us\x18\x04 \x01(\x04\x12\x14\n\x0cinference_us\x18\x05 \x01(\x04\x12\x12\n\nbatch_size\x18\x06 \x01(\r*r\n\nDeviceKind\x12\x1b\n\x17\x44\x45VICE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44\x45VICE_KIND_PHONE\x10\x01\x12\x15\n\x11\x44\x45VICE_KIND_WATCH\x10\x02\x12\x19\n\x15\x44\x45VICE_KIND_ASSISTANT\x10\x03*v\n\x0bTensorDtype\x12\x1c\n\x18TENSOR_DTYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14TENSOR_DTYPE_FLOAT32\x10\x01\x12\x18\n\x14TENSOR_DTYPE_FLOAT16\x10\x02\x12\x15\n\x11TENSOR_DTYPE_INT8\x10\x03\x32\x92\x01\n\x0cMecInference\x12;\n\x08\x43lassify\x12\x16.nser.v1.FeatureWindow\x1a\x17.nser.v1.Classification\x12\x45\n\x0e\x43lassifyStream\x12\x16.nser.v1.FeatureWindow\x1a\x17.nser.v1.Classification(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bnser/v1/mec_inference.proto\x12\x07nser.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x02\n\rFeatureWindow\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12(\n\x0b\x64\x65vice_kind\x18\x02 \x01(\x0e\x32\x13.nser.v1.DeviceKind\x12\x12\n\nnr_cell_id\x18\x03 \x01(\t\x12\x10\n\x08sequence\x18\x04 \x01(\x04\x12/\n\x0b\x63\x61ptured_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x66\x65\x61ture_config_id\x18\x07 \x01(\t\x12\r\n\x05shape\x18\x08 \x03(\r\x12#\n\x05\x64type\x18\t \x01(\x0e\x32\x14.nser.v1.TensorDtype\x12\r\n\x05scale\x18\n \x01(\x02\x12\x0e\n\x06tensor\x18\x0b \x01(\x0c\x12\r\n\x05model\x18\x0c \x01(\t\"\x87\x02\n\x0e\x43lassification\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12&\n\tdetection\x18\x05 \x01(\x0b\x32\x13.nser.v1.TaskResult\x12!\n\x04type\x18\x06 \x01(\x0b\x32\x13.nser.v1.TaskResult\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.nser.v1.ServerTimings\x12\x11\n\tresult_id\x18\x08 \x01(\t\x12#\n\x05\x65rror\x18\t \x01(\x0b\x32\x14.nser.v1.WindowError\",\n\x0bWindowError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"C\n\nTaskResult\x12\x0f\n\x07\x63lasses\x18\x01 \x03(\t\x12\x15\n\rprobabilities\x18\x02 \x03(\x02\x12\r\n\x05label\x18\x03 \x01(\t\"\xdd\x01\n\rServerTimings\x12/\n\x0breceived_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nbatched_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0binferred_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08queue_us\x18\x04 \x01(\x04\x12\x14\n\x0cinference_us\x18\x05 \x01(\x04\x12\x12\n\nbatch_size\x18\x06 \x01(\r*r\n\nDeviceKind\x12\x1b\n\x17\x44\x45VICE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44\x45VICE_KIND_PHONE\x10\x01\x12\x15\n\x11\x44\x45VICE_KIND_WATCH\x10\x02\x12\x19\n\x15\x44\x45VICE_KIND_ASSISTANT\x10\x03*v\n\x0bTensorDtype\x12\x1c\n\x18TENSOR_DTYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14TENSOR_DTYPE_FLOAT32\x10\x01\x12\x18\n\x14TENSOR_DTYPE_FLOAT16\x10\x02\x12\x15\n\x11TENSOR_DTYPE_INT8\x10\x03\x32\x92\x01\n\x0cMecInference\x12;\n\x08\x43lassify\x12\x16.nser.v1.FeatureWindow\x1a\x17.nser.v1.Classification\x12\x45\n\x0e\x43lassifyStream\x12\x16.nser.v1.FeatureWindow\x1a\x17.nser.v1.Classification(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nser.v1.mec_inference_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DEVICEKIND']._serialized_start=931
-  _globals['_DEVICEKIND']._serialized_end=1045
-  _globals['_TENSORDTYPE']._serialized_start=1047
-  _globals['_TENSORDTYPE']._serialized_end=1165
+  _globals['_DEVICEKIND']._serialized_start=1014
+  _globals['_DEVICEKIND']._serialized_end=1128
+  _globals['_TENSORDTYPE']._serialized_start=1130
+  _globals['_TENSORDTYPE']._serialized_end=1248
   _globals['_FEATUREWINDOW']._serialized_start=74
   _globals['_FEATUREWINDOW']._serialized_end=407
   _globals['_CLASSIFICATION']._serialized_start=410
-  _globals['_CLASSIFICATION']._serialized_end=636
-  _globals['_TASKRESULT']._serialized_start=638
-  _globals['_TASKRESULT']._serialized_end=705
-  _globals['_SERVERTIMINGS']._serialized_start=708
-  _globals['_SERVERTIMINGS']._serialized_end=929
-  _globals['_MECINFERENCE']._serialized_start=1168
-  _globals['_MECINFERENCE']._serialized_end=1314
+  _globals['_CLASSIFICATION']._serialized_end=673
+  _globals['_WINDOWERROR']._serialized_start=675
+  _globals['_WINDOWERROR']._serialized_end=719
+  _globals['_TASKRESULT']._serialized_start=721
+  _globals['_TASKRESULT']._serialized_end=788
+  _globals['_SERVERTIMINGS']._serialized_start=791
+  _globals['_SERVERTIMINGS']._serialized_end=1012
+  _globals['_MECINFERENCE']._serialized_start=1251
+  _globals['_MECINFERENCE']._serialized_end=1397
 # @@protoc_insertion_point(module_scope)

@@ -61,7 +61,7 @@ class FeatureWindow(_message.Message):
     def __init__(self, device_id: _Optional[str] = ..., device_kind: _Optional[_Union[DeviceKind, str]] = ..., nr_cell_id: _Optional[str] = ..., sequence: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feature_config_id: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[TensorDtype, str]] = ..., scale: _Optional[float] = ..., tensor: _Optional[bytes] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Classification(_message.Message):
-    __slots__ = ("device_id", "sequence", "model", "model_version", "detection", "type", "timings", "result_id")
+    __slots__ = ("device_id", "sequence", "model", "model_version", "detection", "type", "timings", "result_id", "error")
     DEVICE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class Classification(_message.Message):
     TYPE_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     device_id: str
     sequence: int
     model: str
@@ -78,7 +79,16 @@ class Classification(_message.Message):
     type: TaskResult
     timings: ServerTimings
     result_id: str
-    def __init__(self, device_id: _Optional[str] = ..., sequence: _Optional[int] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., detection: _Optional[_Union[TaskResult, _Mapping]] = ..., type: _Optional[_Union[TaskResult, _Mapping]] = ..., timings: _Optional[_Union[ServerTimings, _Mapping]] = ..., result_id: _Optional[str] = ...) -> None: ...
+    error: WindowError
+    def __init__(self, device_id: _Optional[str] = ..., sequence: _Optional[int] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ..., detection: _Optional[_Union[TaskResult, _Mapping]] = ..., type: _Optional[_Union[TaskResult, _Mapping]] = ..., timings: _Optional[_Union[ServerTimings, _Mapping]] = ..., result_id: _Optional[str] = ..., error: _Optional[_Union[WindowError, _Mapping]] = ...) -> None: ...
+
+class WindowError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class TaskResult(_message.Message):
     __slots__ = ("classes", "probabilities", "label")

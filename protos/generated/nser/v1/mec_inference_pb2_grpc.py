@@ -77,10 +77,13 @@ class MecInferenceServicer:
     def ClassifyStream(self, request_iterator, context):
         """For a device that sends windows continuously: one Classification per FeatureWindow,
         matched to its window by (device_id, sequence). Answers may arrive out of order when
-        windows land in different batches. A window that Classify would refuse ends the stream
-        with that status (its message names the window's sequence), after the answers of every
-        window the server had read before it (they may be published already); windows sent after
-        it and left unanswered were not classified, and the device opens a new stream to go on.
+        windows land in different batches. A window that Classify would refuse with
+        INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION or PERMISSION_DENIED gets an answer
+        with `error` set, and the stream goes on. When the server cannot take more (UNAVAILABLE,
+        RESOURCE_EXHAUSTED), the stream ends with that status (its message names the window's
+        sequence), after the answers of every window the server had read before it (they may be
+        published already); the windows left unanswered were not classified, and the device sends
+        them again on a new stream after a backoff.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
