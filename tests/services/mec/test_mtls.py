@@ -61,13 +61,14 @@ def test_a_window_for_another_device_is_permission_denied_naming_both(
     assert unary.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "'phone-0002'" in unary.value.details()
     assert "'phone-0001'" in unary.value.details()
-    # On a stream, the first window is answered and the impostor's ends the stream.
-    windows = [feature_window(0, device_id="phone-0001"), feature_window(1, device_id="phone-0002")]
-    call = stub.ClassifyStream(iter(windows), timeout=30)
-    with pytest.raises(grpc.RpcError) as stream:
-        list(call)
-    assert stream.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert "sequence 1" in stream.value.details()
+    # On a stream, the impostor's window is refused on its own and the device's are answered.
+    windows = [feature_window(i, device_id=f"phone-000{1 + i % 2}") for i in range(3)]
+    answers = {a.sequence: a for a in stub.ClassifyStream(iter(windows), timeout=30)}
+    assert sorted(answers) == [0, 1, 2]
+    assert answers[1].error.code == grpc.StatusCode.PERMISSION_DENIED.value[0]
+    assert "'phone-0002'" in answers[1].error.message
+    assert answers[0].detection.label
+    assert answers[2].detection.label
     assert metric_value(secure_mec, REFUSED, reason="device_id_mismatch") == before + 2
 
 
