@@ -14,6 +14,7 @@ from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.settings import Setting, parse_bool, parse_json_object
+from nser_shared.tls import read_secret
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
@@ -42,6 +43,7 @@ class DecisionSettings:
     webhook_backoff_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
     webhook_secret: str = field(default="", repr=False)  # never printed with the settings
+    webhook_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
     insecure: bool = False
     tls_cert: str = ""  # HTTPS (nser_shared.tls); without it, only with insecure
     tls_key: str = ""
@@ -81,6 +83,13 @@ class DecisionSettings:
             for v in self.webhooks.values()
         ):
             problems.append("webhooks must map a responder to an http(s) URL")
+        signed = self.webhook_secret or self.webhook_secret_file
+        if self.webhooks and not signed and not self.insecure:
+            problems.append(
+                "webhooks would go out unsigned: set NSER_DECISION_WEBHOOK_SECRET_FILE "
+                "(nser credentials writes webhook.secret) or NSER_DECISION_WEBHOOK_SECRET, "
+                "or run --insecure"
+            )
         if problems:
             raise ConfigurationError("; ".join(problems))
 
@@ -123,7 +132,12 @@ SETTINGS: dict[str, Setting] = {
         "NSER_DECISION_WEBHOOK_TIMEOUT_SECONDS", float, "timeout of one webhook POST"
     ),
     "webhook_secret": Setting(
-        "NSER_DECISION_WEBHOOK_SECRET", str, "HMAC key signing webhook bodies (empty: unsigned)"
+        "NSER_DECISION_WEBHOOK_SECRET",
+        str,
+        "HMAC key signing webhook bodies (unsigned, only with insecure, when neither is set)",
+    ),
+    "webhook_secret_file": Setting(
+        "NSER_DECISION_WEBHOOK_SECRET_FILE", str, "file holding the webhook HMAC key instead"
     ),
     "insecure": Setting(
         "NSER_DECISION_INSECURE", parse_bool, "plaintext and, without a tokens file, no API auth"
@@ -143,6 +157,14 @@ SETTINGS: dict[str, Setting] = {
         "NSER_DECISION_FEED_QUEUE_EVENTS", int, "events queued per feed client before it is cut"
     ),
 }
+
+
+def webhook_signing_key(settings: DecisionSettings) -> str:
+    """The HMAC key webhooks are signed with: the secret, else the secret file's line; empty
+    when neither is set (unsigned, which __post_init__ allows only with insecure)."""
+    if settings.webhook_secret or not settings.webhook_secret_file:
+        return settings.webhook_secret
+    return read_secret(settings.webhook_secret_file, "webhook signing secret")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -24,7 +24,7 @@ from redis.exceptions import WatchError
 from nser_decision import signing
 from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
-from nser_decision.settings import DecisionSettings
+from nser_decision.settings import DecisionSettings, webhook_signing_key
 from nser_decision.store import FEED, OUTBOX, alert_key
 from nser_shared.consumer import ensure_group, run_reconnecting
 
@@ -45,6 +45,7 @@ class WebhookWorker:
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5.0)
         self.reader = aioredis.Redis.from_url(settings.redis_url, socket_timeout=10.0)
         self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        self.signing_key = webhook_signing_key(settings)  # read once: a bad file fails the start
         self.slots = asyncio.Semaphore(MAX_CONCURRENT)
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -123,8 +124,8 @@ class WebhookWorker:
             "Idempotency-Key": f"{alert.id}:{responder}:{severity}",
             "X-Nser-Responder": responder,
         }
-        if self.settings.webhook_secret:
-            headers[signing.HEADER] = signing.sign(self.settings.webhook_secret, body)
+        if self.signing_key:
+            headers[signing.HEADER] = signing.sign(self.signing_key, body)
         try:
             response = await self.http.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -138,6 +138,8 @@ class Network:
         args = ["--port", str(port), *tls_args(self.pki)]
         if self.pki is not None:
             args += ["--tokens-file", str(self.pki.root / TOKENS_FILE)]
+            if module == "nser_decision":  # its webhooks are signed, should any be configured
+                args += ["--webhook-secret-file", str(self.pki.webhook_secret)]
         ca = None if self.pki is None else self.pki.ca_cert
         # REDIS_URL in the environment, not on the command line: it may hold the password.
         env = {"REDIS_URL": self.redis_url}

@@ -12,6 +12,7 @@ One directory holds the whole development PKI:
                               a SAN URI urn:nser:device:<id>, which the MEC compares with the
                               device id of every window
     redis.password            the Redis password (`nser up` and the compose Redis require it)
+    webhook.secret            the HMAC key the decision service signs its webhooks with
     api-tokens.json, reader.token, operator.token   the REST API tokens (nser_shared.auth)
 
 Keys are EC P-256; certificates are valid for `VALIDITY` (30 days) from their creation. Private
@@ -84,6 +85,10 @@ class PkiLayout:
     @property
     def redis_password(self) -> Path:
         return self.root / "redis.password"
+
+    @property
+    def webhook_secret(self) -> Path:
+        return self.root / "webhook.secret"
 
     def device_cert(self, device_id: str) -> Path:
         return self.devices / f"{device_id}.pem"
@@ -295,9 +300,10 @@ def create_dev_pki(
         _write(key_path, key, private=True)
         _write(cert_path, cert, private=False)
         report.written += [cert_path, key_path]
-    if fresh or not layout.redis_password.exists():
-        _write(layout.redis_password, (secrets.token_urlsafe(32) + "\n").encode(), private=True)
-        report.written.append(layout.redis_password)
+    for secret in (layout.redis_password, layout.webhook_secret):
+        if fresh or not secret.exists():
+            _write(secret, (secrets.token_urlsafe(32) + "\n").encode(), private=True)
+            report.written.append(secret)
     if tokens:
         report.written += _write_tokens(out, fresh)
     return report

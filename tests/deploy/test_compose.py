@@ -96,7 +96,9 @@ def _settings_class(target: str) -> type:
 # names); every other setting of a service is passed through from the shell or .env.
 TOPOLOGY = {"host", "port", "metrics_port", "redis_url", "models", "consumer"}
 # Transport security is fixed too: TLS files and tokens in the credentials volume, never insecure.
-SECURITY = {"tls_cert", "tls_key", "tls_client_ca", "tokens_file", "insecure"}
+SECURITY = {
+    "tls_cert", "tls_key", "tls_client_ca", "tokens_file", "webhook_secret_file", "insecure",
+}  # fmt: skip
 CREDENTIALS = PkiLayout(Path("/credentials"))  # where the credentials volume is mounted
 # Services that run once and exit; their dependents wait for them to complete successfully.
 ONE_SHOT = {"credentials"}
@@ -410,16 +412,21 @@ def _volume_mounts(name: str) -> dict[str, str]:
 
 def _tls_files(name: str) -> dict[str, str]:
     """The container's TLS and token file settings (variable -> path)."""
-    tls = ("_TLS_", "_TOKENS_FILE", "_DEVICE_CERTS")
+    tls = ("_TLS_", "_TOKENS_FILE", "_DEVICE_CERTS", "_SECRET_FILE")
     return {k: str(v) for k, v in _effective_env(name).items() if any(t in k for t in tls)}
 
 
 def test_every_nser_service_runs_secure_with_files_from_the_credentials_volume() -> None:
     pki = {str(p) for p in (CREDENTIALS.ca_cert, CREDENTIALS.server_cert, CREDENTIALS.server_key,
-                            CREDENTIALS.devices, CREDENTIALS.root / "api-tokens.json")}  # fmt: skip
+                            CREDENTIALS.devices, CREDENTIALS.root / "api-tokens.json",
+                            CREDENTIALS.webhook_secret)}  # fmt: skip
     wanted = {
         "mec": {"NSER_MEC_TLS_CERT", "NSER_MEC_TLS_KEY", "NSER_MEC_TLS_CLIENT_CA"},
-        "decision": {"NSER_DECISION_TLS_CERT", "NSER_DECISION_TLS_KEY"},
+        "decision": {
+            "NSER_DECISION_TLS_CERT",
+            "NSER_DECISION_TLS_KEY",
+            "NSER_DECISION_WEBHOOK_SECRET_FILE",
+        },
         "nwdaf": {"NSER_NWDAF_TLS_CERT", "NSER_NWDAF_TLS_KEY"},
         "sensing": {s.env for k, s in sensing_transport.SETTINGS.items() if k != "insecure"},
     }

@@ -68,7 +68,7 @@ def test_the_layout_names_modes_and_certificates(dev_pki: PkiLayout) -> None:
         lifetime = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
         assert VALIDITY - datetime.timedelta(hours=1) < lifetime <= VALIDITY
     secrets = [dev_pki.ca_key, dev_pki.server_key, dev_pki.device_key("phone-0001"),
-               dev_pki.redis_password, dev_pki.root / "reader.token",
+               dev_pki.redis_password, dev_pki.webhook_secret, dev_pki.root / "reader.token",
                dev_pki.root / "operator.token"]  # fmt: skip
     assert {p.name: _mode(p) for p in secrets} == {p.name: 0o600 for p in secrets}
     assert _mode(dev_pki.ca_cert) == _mode(dev_pki.server_cert) == 0o644
@@ -121,7 +121,8 @@ def test_the_command_writes_the_fleet_and_never_prints_a_secret(tmp_path: Path) 
         ["phone-0000", "watch-0001", "assistant-0002", "watch-1000", "lab-7"]
     )
     assert "created a new CA" in done.stdout
-    for secret in (layout.redis_password, out / "reader.token", out / "operator.token"):
+    secrets = (layout.redis_password, layout.webhook_secret, out / "reader.token")
+    for secret in (*secrets, out / "operator.token"):
         assert secret.read_text().strip() not in done.stdout + done.stderr
     again = _credentials("--out", str(out), "--fleet", "0:4")
     assert again.returncode == 0, again.stderr

@@ -51,5 +51,6 @@ def settings_for(
         "escalate_after_windows": 5,
         "evidence_threshold": 0.0,  # most tests: one window, one alert; evidence has its tests
         "tokens_file": TOKENS_PATH,
+        "webhook_secret": "test webhook key",  # webhooks go out signed or not at all
     }
     return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]

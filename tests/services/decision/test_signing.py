@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 from support.decision import settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild
@@ -12,6 +14,8 @@ from support.results import make_record
 
 from nser_decision import signing
 from nser_decision.api import create_app
+from nser_decision.settings import DecisionSettings
+from nser_shared.errors import ConfigurationError
 from nser_shared.results import RESULTS_STREAM
 
 SECRET = "correct horse battery staple"
@@ -38,3 +42,28 @@ def test_webhooks_carry_a_signature_the_responder_can_verify(redis_server: Redis
             assert signing.verify(SECRET, header, receiver.bodies["/health"][0])
             assert SECRET not in httpx.get(f"{server.url}/metrics").text
     assert SECRET not in repr(settings)
+
+
+def test_webhooks_without_a_key_are_refused_unless_insecure() -> None:
+    webhooks = {"police": "https://police.example/alerts"}
+    with pytest.raises(ConfigurationError, match="webhooks would go out unsigned"):
+        DecisionSettings(webhooks=webhooks)
+    assert DecisionSettings(webhooks=webhooks, insecure=True).webhook_secret == ""
+    assert DecisionSettings(webhooks=webhooks, webhook_secret_file="webhook.secret")
+
+
+def test_webhooks_are_signed_with_the_key_in_the_secret_file(
+    redis_server: RedisChild, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "webhook.secret"
+    key_file.write_text(SECRET.replace(" ", "-") + "\n")  # as nser credentials writes it
+    with WebhookReceiver() as receiver:
+        settings = settings_for(
+            redis_server.url, receiver, webhook_secret="", webhook_secret_file=str(key_file)
+        )
+        with UvicornThread(create_app(settings)):
+            redis_server.client().xadd(RESULTS_STREAM, make_record().to_fields())  # type: ignore[arg-type]
+            receiver.wait_for("/health", 1)
+            header = receiver.headers["/health"][0][signing.HEADER]
+            body = receiver.bodies["/health"][0]
+            assert signing.verify(SECRET.replace(" ", "-"), header, body)
