@@ -14,7 +14,6 @@ from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.settings import Setting, parse_bool, parse_json_object
-from nser_shared.tls import read_secret
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
@@ -157,14 +156,6 @@ SETTINGS: dict[str, Setting] = {
         "NSER_DECISION_FEED_QUEUE_EVENTS", int, "events queued per feed client before it is cut"
     ),
 }
-
-
-def webhook_signing_key(settings: DecisionSettings) -> str:
-    """The HMAC key webhooks are signed with: the secret, else the secret file's line; empty
-    when neither is set (unsigned, which __post_init__ allows only with insecure)."""
-    if settings.webhook_secret or not settings.webhook_secret_file:
-        return settings.webhook_secret
-    return read_secret(settings.webhook_secret_file, "webhook signing secret")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,11 +21,11 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from nser_decision import signing
 from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
-from nser_decision.settings import DecisionSettings, webhook_signing_key
+from nser_decision.settings import DecisionSettings
 from nser_decision.store import FEED, OUTBOX, alert_key
+from nser_shared import signing
 from nser_shared.consumer import ensure_group, run_reconnecting
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,10 @@ class WebhookWorker:
         self.redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=5.0)
         self.reader = aioredis.Redis.from_url(settings.redis_url, socket_timeout=10.0)
         self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
-        self.signing_key = webhook_signing_key(settings)  # read once: a bad file fails the start
+        # Read once: a missing or bad file fails the start, not the first alert.
+        self.signing_key = signing.signing_key(
+            settings.webhook_secret, settings.webhook_secret_file
+        )
         self.slots = asyncio.Semaphore(MAX_CONCURRENT)
         self.tasks: set[asyncio.Task[None]] = set()
 

@@ -50,7 +50,8 @@ class RequestMetrics:
 
 
 def create_app(settings: NwdafSettings) -> FastAPI:
-    """The app; ConfigurationError (before anything runs) without usable API tokens."""
+    """The app; ConfigurationError (before anything runs) without usable API tokens or a key to
+    sign notifications with (either may be missing only when insecure)."""
     tokens = http_auth.access_table(settings.tokens_file, settings.insecure, "nwdaf")
     rt = Runtime(settings)
 

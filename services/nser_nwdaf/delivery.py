@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from nser_nwdaf.metrics import NwdafMetrics
 from nser_nwdaf.schema_analytics import NnwdafEventsSubscriptionNotification
+from nser_shared import signing
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class Delivery:
         backoff_seconds: float,
         timeout_seconds: float,
         max_in_flight: int,
+        signing_key: str = "",  # empty: unsigned (NwdafSettings allows it only when insecure)
     ) -> None:
         self.metrics = metrics
+        self.signing_key = signing_key
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
         self.max_in_flight = max_in_flight
@@ -80,9 +83,10 @@ class Delivery:
         """(worth retrying, why it failed); the reason is None on success."""
         started = time.perf_counter()
         try:
-            response = await self.client.post(
-                url, content=content, headers={"content-type": "application/json"}
-            )
+            headers = {"content-type": "application/json"}
+            if self.signing_key:  # signed per attempt: a retry carries a fresh timestamp
+                headers[signing.HEADER] = signing.sign(self.signing_key, content)
+            response = await self.client.post(url, content=content, headers=headers)
         except httpx.HTTPError as exc:
             return True, f"{type(exc).__name__}: {exc}"
         finally:

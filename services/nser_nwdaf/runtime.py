@@ -17,7 +17,9 @@ from nser_nwdaf.metrics import NwdafMetrics
 from nser_nwdaf.notifier import Notifier
 from nser_nwdaf.settings import NwdafSettings
 from nser_nwdaf.subscriptions import SubscriptionStore
+from nser_shared import signing
 from nser_shared.consumer import ConsumerConfig, StreamConsumer
+from nser_shared.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,19 @@ class Runtime:
             ),
             AnalyticsHandler(s.bucket_seconds, s.retention_seconds, self.metrics),
         )
+        key = signing.signing_key(s.notify_secret, s.notify_secret_file)
+        if not key and not s.insecure:
+            raise ConfigurationError(
+                "notifications would go out unsigned: set NSER_NWDAF_NOTIFY_SECRET_FILE (nser "
+                "credentials writes webhook.secret) or NSER_NWDAF_NOTIFY_SECRET, or run --insecure"
+            )
         self.delivery = Delivery(
             self.metrics,
             attempts=s.notify_attempts,
             backoff_seconds=s.notify_backoff_seconds,
             timeout_seconds=s.notify_timeout_seconds,
             max_in_flight=s.notify_max_in_flight,
+            signing_key=key,
         )
         self.notifier = Notifier(
             self.redis, self.store, self.analytics, self.delivery, s, self.metrics

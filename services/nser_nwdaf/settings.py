@@ -39,6 +39,8 @@ class NwdafSettings:
     notify_backoff_seconds: float = 0.5
     notify_timeout_seconds: float = 5.0
     notify_max_in_flight: int = 256
+    notify_secret: str = field(default="", repr=False)  # HMAC key signing notifications
+    notify_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
     insecure: bool = False  # plaintext HTTP (a warning is logged); else tls_cert and tls_key
     tls_cert: str = ""
     tls_key: str = ""
@@ -138,6 +140,14 @@ SETTINGS: dict[str, Setting] = {
     ),
     "notify_max_in_flight": Setting(
         "NSER_NWDAF_NOTIFY_MAX_IN_FLIGHT", int, "notifications being delivered before dropping"
+    ),
+    "notify_secret": Setting(
+        "NSER_NWDAF_NOTIFY_SECRET",
+        str,
+        "HMAC key signing notification bodies (unsigned, only with insecure, when neither is set)",
+    ),
+    "notify_secret_file": Setting(
+        "NSER_NWDAF_NOTIFY_SECRET_FILE", str, "file holding the notification HMAC key instead"
     ),
     "insecure": Setting(
         "NSER_NWDAF_INSECURE", parse_bool, "plaintext HTTP and no API auth (a warning is logged)"

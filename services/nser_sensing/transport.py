@@ -18,9 +18,9 @@ from pathlib import Path
 import grpc
 
 from nser_shared import settings
+from nser_shared.credential_files import read_file
 from nser_shared.errors import ConfigurationError
 from nser_shared.settings import Setting, parse_bool
-from nser_shared.tls import read_file
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ import httpx
 
 from nser_models.served import SERVED_MODEL
 from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
+from nser_shared.credential_files import read_secret
 from nser_shared.device_ids import fleet_device_ids
 from nser_shared.processes import (
     Child,
@@ -30,11 +31,16 @@ from nser_shared.processes import (
     free_port,
     tls_args,
 )
-from nser_shared.tls import PkiLayout, create_dev_pki, read_secret
+from nser_shared.tls import PkiLayout, create_dev_pki
 from nser_up.prometheus import PrometheusChild, scrape_config
 from nser_up.scenarios import split_devices
 
 log = logging.getLogger(__name__)
+# Decision webhooks and NWDAF notifications go out signed, with the one key (webhook.secret).
+SIGNING_KEY_OPTION = {
+    "nser_decision": "--webhook-secret-file",
+    "nser_nwdaf": "--notify-secret-file",
+}
 
 
 @dataclass(frozen=True)
@@ -138,8 +144,7 @@ class Network:
         args = ["--port", str(port), *tls_args(self.pki)]
         if self.pki is not None:
             args += ["--tokens-file", str(self.pki.root / TOKENS_FILE)]
-            if module == "nser_decision":  # its webhooks are signed, should any be configured
-                args += ["--webhook-secret-file", str(self.pki.webhook_secret)]
+            args += [SIGNING_KEY_OPTION[module], str(self.pki.webhook_secret)]
         ca = None if self.pki is None else self.pki.ca_cert
         # REDIS_URL in the environment, not on the command line: it may hold the password.
         env = {"REDIS_URL": self.redis_url}

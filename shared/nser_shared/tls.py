@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from nser_shared.credential_files import read_file
 from nser_shared.device_ids import DEVICE_ID_RULE, is_device_id
 from nser_shared.errors import ConfigurationError
 
@@ -53,7 +54,6 @@ SERVER_IPS = ("127.0.0.1", "::1")
 DEVICE_URI_PREFIX = "urn:nser:device:"
 CA_NAME = "nser development CA"
 SERVER_NAME = "nser services"
-CREDENTIALS_HINT = "make them with `nser credentials --out DIR --devices ID,...`"
 
 
 @dataclass(frozen=True)
@@ -320,27 +320,6 @@ def _write_tokens(out: Path, fresh: bool) -> list[Path]:
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def read_file(path: str | Path, what: str) -> bytes:
-    """The bytes of `path`, or ConfigurationError naming `what` it should be and the fault."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigurationError(f"{what} {path} does not exist ({CREDENTIALS_HINT})") from None
-    except OSError as exc:
-        raise ConfigurationError(f"{what} {path}: cannot read: {exc.strerror}") from None
-    if not data.strip():
-        raise ConfigurationError(f"{what} {path} is empty")
-    return data
-
-
-def read_secret(path: str | Path, what: str) -> str:
-    """A one-line secret (a password, a token) from `path`, surrounding whitespace stripped."""
-    text = read_file(path, what).decode("utf-8", errors="replace").strip()
-    if any(c.isspace() for c in text):
-        raise ConfigurationError(f"{what} {path} must be one line without spaces")
-    return text
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,14 @@ def _pki() -> Path:
 
 
 def _https_env(service: str) -> dict[str, str]:
+    """The secure settings compose gives `service`: TLS, tokens and the signing key."""
     root = _pki()
+    key_setting = {"DECISION": "WEBHOOK_SECRET_FILE", "NWDAF": "NOTIFY_SECRET_FILE"}[service]
     return {
         f"NSER_{service}_TLS_CERT": str(root / "server.pem"),
         f"NSER_{service}_TLS_KEY": str(root / "server.key"),
         f"NSER_{service}_TOKENS_FILE": str(root / "api-tokens.json"),
+        f"NSER_{service}_{key_setting}": str(root / "webhook.secret"),
     }
 
 

@@ -97,7 +97,8 @@ def _settings_class(target: str) -> type:
 TOPOLOGY = {"host", "port", "metrics_port", "redis_url", "models", "consumer"}
 # Transport security is fixed too: TLS files and tokens in the credentials volume, never insecure.
 SECURITY = {
-    "tls_cert", "tls_key", "tls_client_ca", "tokens_file", "webhook_secret_file", "insecure",
+    "tls_cert", "tls_key", "tls_client_ca", "tokens_file", "webhook_secret_file",
+    "notify_secret_file", "insecure",
 }  # fmt: skip
 CREDENTIALS = PkiLayout(Path("/credentials"))  # where the credentials volume is mounted
 # Services that run once and exit; their dependents wait for them to complete successfully.
@@ -427,7 +428,7 @@ def test_every_nser_service_runs_secure_with_files_from_the_credentials_volume()
             "NSER_DECISION_TLS_KEY",
             "NSER_DECISION_WEBHOOK_SECRET_FILE",
         },
-        "nwdaf": {"NSER_NWDAF_TLS_CERT", "NSER_NWDAF_TLS_KEY"},
+        "nwdaf": {"NSER_NWDAF_TLS_CERT", "NSER_NWDAF_TLS_KEY", "NSER_NWDAF_NOTIFY_SECRET_FILE"},
         "sensing": {s.env for k, s in sensing_transport.SETTINGS.items() if k != "insecure"},
     }
     for name in SERVICES:

@@ -15,6 +15,7 @@ from support.processes import RedisChild, free_port
 from nser_shared.auth import TOKENS_FILE
 from nser_shared.processes import HttpServiceChild, client_ssl_context, tls_args
 from nser_shared.tls import PkiLayout
+from nser_up.network import SIGNING_KEY_OPTION
 
 
 @pytest.mark.parametrize("module", ["nser_decision", "nser_nwdaf"])
@@ -23,7 +24,8 @@ def test_the_service_answers_https_verified_by_the_dev_ca_only(
 ) -> None:
     port = free_port()
     args = ["--port", str(port), *tls_args(dev_pki), "--tokens-file",
-            str(dev_pki.root / TOKENS_FILE)]  # fmt: skip
+            str(dev_pki.root / TOKENS_FILE), SIGNING_KEY_OPTION[module],
+            str(dev_pki.webhook_secret)]  # fmt: skip
     env = {"REDIS_URL": redis_server.url}
     child = HttpServiceChild(module, args, tmp_path / "service.log", port, dev_pki.ca_cert, env)
     child.start()  # ready: /readyz answered 200 over HTTPS, verified against the dev CA

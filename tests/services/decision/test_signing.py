@@ -12,9 +12,9 @@ from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild
 from support.results import make_record
 
-from nser_decision import signing
 from nser_decision.api import create_app
 from nser_decision.settings import DecisionSettings
+from nser_shared import signing
 from nser_shared.errors import ConfigurationError
 from nser_shared.results import RESULTS_STREAM
 

@@ -19,6 +19,7 @@ from support.tokens import TOKENS_PATH, bearer
 from nser_nwdaf.app import create_app
 from nser_nwdaf.keys import CONSUMER_GROUP
 from nser_nwdaf.settings import NwdafSettings
+from nser_shared import signing
 from nser_shared.results import RESULTS_STREAM, ResultRecord
 
 CELL_A, CELL_B = "00066c001", "00066c002"
@@ -66,6 +67,7 @@ class Receiver:
 
     def __init__(self, fail_first: int = 0) -> None:
         self.bodies: list[Any] = []
+        self.signed: list[tuple[bytes, str]] = []  # (raw body, X-Nser-Signature) of each accepted
         self.attempts = 0
         self.fail_first = fail_first
         self.lock = threading.Lock()
@@ -80,6 +82,7 @@ class Receiver:
                     failing = receiver.attempts <= receiver.fail_first
                     if not failing:
                         receiver.bodies.append(json.loads(raw))
+                        receiver.signed.append((raw, self.headers.get(signing.HEADER, "")))
                 self.send_response(500 if failing else 204)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -102,6 +105,9 @@ class Receiver:
         return self.received()
 
 
+NOTIFY_KEY = "test notification key"  # notifications go out signed, or only when insecure
+
+
 def fast_settings(redis_url: str, **overrides: Any) -> NwdafSettings:
     """Windows of seconds, not minutes, so a test sees surges and reports quickly."""
     values: dict[str, Any] = {
@@ -115,6 +121,7 @@ def fast_settings(redis_url: str, **overrides: Any) -> NwdafSettings:
         "notify_attempts": 4,
         "notify_timeout_seconds": 2.0,
         "tokens_file": TOKENS_PATH,
+        "notify_secret": NOTIFY_KEY,
     }
     return NwdafSettings(**{**values, **overrides})
 

@@ -11,6 +11,7 @@ import pytest
 from nwdaf_support import (
     CELL_A,
     CELL_B,
+    NOTIFY_KEY,
     SUBSCRIPTIONS,
     Receiver,
     ServedApp,
@@ -21,7 +22,10 @@ from nwdaf_support import (
 from support.processes import RedisChild, wait_until
 from support.results import make_record
 
+from nser_nwdaf.app import create_app
 from nser_nwdaf.keys import threshold_state
+from nser_shared import signing
+from nser_shared.errors import ConfigurationError
 
 
 def _subscribe(nwdaf: ServedApp, body: dict[str, Any]) -> str:
@@ -67,6 +71,19 @@ def test_periodic_reports_arrive_as_arrays_with_ids_and_correlation(
         assert {"start", "expiry", "timeStampGen"} <= set(emotion)
     delivered = 'nser_nwdaf_notifications_total{outcome="delivered"'
     wait_until(lambda: _metric(nwdaf, delivered) >= 2, 2, "delivered counted")
+    # Every notification is signed: a receiver can tell it from a forged or replayed one.
+    assert len(receiver.signed) >= 2
+    for raw, header in receiver.signed:
+        assert signing.verify(NOTIFY_KEY, header, raw)
+        assert not signing.verify("another key", header, raw)
+
+
+def test_the_service_will_not_send_unsigned_notifications_unless_insecure(
+    redis_server: RedisChild,
+) -> None:
+    with pytest.raises(ConfigurationError, match="notifications would go out unsigned"):
+        create_app(fast_settings(redis_server.url, notify_secret=""))
+    assert create_app(fast_settings(redis_server.url, notify_secret="", insecure=True))
 
 
 def test_abnormal_behaviour_threshold_fires_for_the_screaming_cell_only(

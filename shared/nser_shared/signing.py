@@ -1,8 +1,9 @@
-"""Signed webhooks: a responder can check that an alert came from this decision service.
+"""Signed notifications: a receiver can check that a decision webhook or an NWDAF notification
+came from this deployment.
 
 Header `X-Nser-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` over `<t>.` followed by the
-exact body bytes, keyed with the shared secret (NSER_DECISION_WEBHOOK_SECRET). The timestamp
-lets a receiver refuse replays older than its tolerance.
+exact body bytes, keyed with the shared secret (`webhook.secret` of `nser credentials`). The
+timestamp lets a receiver refuse replays older than its tolerance.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ import hashlib
 import hmac
 import time
 
+from nser_shared.credential_files import read_secret
+
 HEADER = "X-Nser-Signature"
+
+
+def signing_key(secret: str, secret_file: str) -> str:
+    """The HMAC key: `secret`, else the one line of `secret_file`; empty when neither is set."""
+    if secret or not secret_file:
+        return secret
+    return read_secret(secret_file, "notification signing secret")
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
