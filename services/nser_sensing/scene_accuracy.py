@@ -122,7 +122,7 @@ def measure(
         "devices_per_scene": devices * len(seeds),
         "seconds_per_device": seconds,
         "seeds": seeds,
-        "checkpoints": str(checkpoints),
+        "checkpoints": _shown(checkpoints),
         "policy": {
             name: getattr(Policy, name)
             for name in (
@@ -177,6 +177,15 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_seconds(row['median_s_to_alert'])} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, so that a report names
+    no checkout's absolute path."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,7 +27,7 @@ from nser_shared.features import MelFrontEnd
 
 @pytest.fixture(scope="module")
 def models() -> CascadeModels:
-    return load_models("student")
+    return load_models()  # the served model, as the CLI uses by default
 
 
 @pytest.fixture(scope="module")

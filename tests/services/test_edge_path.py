@@ -10,6 +10,7 @@ import pytest
 from support.mec import MecProcess
 from support.processes import RedisChild, free_port, wait_until
 
+from nser_models.served import SERVED_MODEL
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.transport import INSECURE
@@ -59,7 +60,7 @@ def test_assault_scene_results_land_in_the_stream(
         assert record.nr_cell_id == device.nr_cell_id
         assert record.device_kind == device.kind.value
         assert record.feature_config_id == DEFAULT_FEATURE_CONFIG.id
-        assert (record.payload_dtype, record.model) == ("int8", "student")
+        assert (record.payload_dtype, record.model) == ("int8", SERVED_MODEL)
         assert record.detection.label == sent.detection
         assert (record.type.label if record.type else None) == sent.type
         stamps = [getattr(record, stage) for stage in STAGES]
