@@ -127,6 +127,10 @@ def _config(args: argparse.Namespace) -> UpConfig:
         )
     split_devices(args.scenario, args.devices)  # checks the scenario and the device count
     out = args.out or Path("runs") / time.strftime("up-%Y%m%d-%H%M%S")
+    if out.is_dir() and any(out.iterdir()):  # a run's summary and logs are its record
+        raise NserError(f"--out {out} is not empty: a run never overwrites one; name a new folder")
+    if out.exists() and not out.is_dir():
+        raise NserError(f"--out {out} is a file, not a folder")
     return UpConfig(
         out=out, devices=args.devices, cells=args.cells, scenario=args.scenario,
         duration_s=args.duration, profile=args.profile, placement=args.placement,

@@ -175,3 +175,15 @@ def test_credentials_and_insecure_exclude_each_other(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1
     assert "--credentials and --insecure exclude each other" in done.stderr
+
+
+def test_a_run_never_overwrites_an_earlier_one(tmp_path: Path) -> None:
+    earlier = tmp_path / "summary.json"
+    earlier.write_text('{"the": "earlier run"}\n')
+    done = subprocess.run(
+        [*NSER, "up", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert f"--out {tmp_path} is not empty" in done.stderr
+    assert earlier.read_text() == '{"the": "earlier run"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
