@@ -150,6 +150,8 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     try:
         network.start_services()
+        endpoints = network.endpoints()
+        print(endpoints, flush=True)
         network.start_devices()
         assert network.mec is not None
         assert network.decision is not None
@@ -164,7 +166,10 @@ def run_once(config: UpConfig, command: str) -> dict[str, Any]:
                 soak.sample()
             view = render(snapshot(network.http, mec_metrics, network.decision.url),
                           time.monotonic() - started, config.duration_s)  # fmt: skip
-            print(("\033[2J\033[H" if tty else "") + view + ("" if tty else "\n"), flush=True)
+            if tty:  # the screen is redrawn: the endpoints stay at its foot
+                print("\033[2J\033[H" + view + "\n\n" + endpoints, flush=True)
+            else:
+                print(view + "\n", flush=True)
             STOP.event.wait(1.0 if tty else 5.0)
         STOP.check()
         network.check()

@@ -139,6 +139,29 @@ class Network:
             )
             self._start(self.prometheus)
 
+    def endpoints(self) -> str:
+        """Where a user reaches the running network, and the files to do it with."""
+        lines = ["endpoints:"]
+        if self.mec is not None:
+            lines.append(f"  MEC (gRPC)        {self.mec.address}   metrics {self.mec.metrics_url}")
+        if self.decision is not None:
+            lines.append(
+                f"  decision (REST)   {self.decision.url}/v1/alerts   docs {self.decision.url}/docs"
+            )
+        if self.nwdaf is not None:
+            lines.append(f"  analytics (REST)  {self.nwdaf.url}   docs {self.nwdaf.url}/docs")
+        if self.prometheus is not None:
+            lines.append(f"  Prometheus        {self.prometheus.url}")
+        if self.pki is not None:
+            root = self.pki.root
+            lines.append(f"  CA certificate    {self.pki.ca_cert}")
+            lines.append(
+                f"  API tokens        {root / 'reader.token'} (read), {root / 'operator.token'}"
+            )
+        else:
+            lines.append("  insecure: plaintext, no API tokens")
+        return "\n".join(lines)
+
     def _http_service(self, module: str, name: str) -> HttpServiceChild:
         port = free_port()
         args = ["--port", str(port), *tls_args(self.pki)]

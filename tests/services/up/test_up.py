@@ -92,6 +92,10 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
     assert password not in everything
     assert "--insecure:" not in everything  # no service warns of plaintext
     assert "Ground truth against decisions" in stdout
+    # Where to reach it, and with what, printed before the devices start.
+    assert "/v1/alerts" in stdout
+    assert str(pki.ca_cert) in stdout
+    assert str(pki.root / "reader.token") in stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["ground_truth"]) == {"assault", "party", "quiet-home"}
     assert all(
