@@ -47,7 +47,7 @@ from nser_shared.features import (
     require_same_config,
     validate_waveform,
 )
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.labels import SCREAM, TASK_CLASSES, Task
 
 # The devices' hop: `WindowFramer(hop_s=1.0)` in services/nser_sensing/devices.py (the default of
 # `nser sense --hop`, and `HOP_S` in services/nser_sensing/scene_accuracy.py). No module the
@@ -57,7 +57,7 @@ BATCH_WINDOWS = 64  # windows per forward pass: bounds memory on long recordings
 CSV_HEADER = ("path", "window_start_s", "p_scream", "p_negative")
 
 # The alerting class (index 1) of each task, looked up rather than assumed.
-SCREAM = TASK_CLASSES[Task.DETECTION].index("scream")
+SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
 NEGATIVE = TASK_CLASSES[Task.TYPE].index("negative")
 
 
@@ -160,7 +160,7 @@ def classify_file(path: Path, models: CascadeModels, front_end: MelFrontEnd) -> 
             batch = torch.stack(
                 [front_end(audio[s : s + config.n_samples], config.sample_rate) for s in starts]
             )  # (B, 1, n_mels, n_frames)
-            p_scream = _probabilities(models.detection, batch, SCREAM)
+            p_scream = _probabilities(models.detection, batch, SCREAM_COLUMN)
             p_negative = _probabilities(models.valence, batch, NEGATIVE)
             scores.extend(
                 WindowScore(path, s / config.sample_rate, ps, pn)

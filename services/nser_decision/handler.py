@@ -36,7 +36,7 @@ from nser_decision.store import (
     pending_key,
 )
 from nser_shared.consumer import AfterCommit, Pipeline
-from nser_shared.labels import Valence
+from nser_shared.labels import SCREAM, Valence
 from nser_shared.results import STAGES, ResultRecord
 
 
@@ -225,7 +225,7 @@ def _window(record: ResultRecord) -> WindowRef:
 
 def _probabilities(record: ResultRecord) -> tuple[float, float]:
     assert record.type is not None  # a negative scream implies the type stage ran
-    return record.detection.probabilities["scream"], record.type.probabilities[Valence.NEGATIVE]
+    return record.detection.probabilities[SCREAM], record.type.probabilities[Valence.NEGATIVE]
 
 
 def _event(record: ResultRecord, decision: Decision) -> dict[Any, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nser_shared.labels import Valence
+from nser_shared.labels import SCREAM, Valence
 from nser_shared.results import ResultRecord
 
 MAX_SEVERITY = 3
@@ -56,11 +56,11 @@ class Policy:
         return dict(self.routes).get(valence, ())
 
     def decide(self, record: ResultRecord) -> Decision:
-        if record.detection.probabilities["scream"] < self.scream_threshold:
+        if record.detection.probabilities[SCREAM] < self.scream_threshold:
             return Decision.NON_SCREAM
         if record.type is None:
             return Decision.UNCLASSIFIED_SCREAM
-        if record.type.probabilities["negative"] >= self.negative_threshold:
+        if record.type.probabilities[Valence.NEGATIVE] >= self.negative_threshold:
             return Decision.NEGATIVE_SCREAM
         return Decision.POSITIVE_SCREAM
 

@@ -17,6 +17,7 @@ from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertStore
 from nser_decision.webhooks import WebhookWorker
 from nser_shared.consumer import ConsumerConfig, StreamConsumer
+from nser_shared.labels import Valence
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class Runtime:
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        for responder in self.policy.responders("negative"):
+        for responder in self.policy.responders(Valence.NEGATIVE):
             if responder not in self.settings.webhooks:
                 log.warning(
                     "no webhook for responder %r: its alerts are only recorded (no_webhook)",

@@ -21,12 +21,11 @@ from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, sha256_file, sh
 from nser_models.served import SERVED_MODEL
 from nser_shared.errors import UnknownModelError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.labels import SCREAM, TASK_CLASSES, Task
 from nser_shared.results import TaskOutcome
 
 log = logging.getLogger(__name__)
 
-SCREAM = TASK_CLASSES[Task.DETECTION][1]
 
 
 @dataclass(frozen=True)

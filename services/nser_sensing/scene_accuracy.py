@@ -35,9 +35,9 @@ from nser_sensing.payload_report import NOT_A_SCREAM, LabelledWindows, scene_win
 from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import TASK_CLASSES, Task, Valence
+from nser_shared.labels import SCREAM, TASK_CLASSES, Task, Valence
 
-SCREAM = TASK_CLASSES[Task.DETECTION].index("scream")
+SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
 NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)
 HOP_S = 1.0  # one window a second, as nser up's devices send them
 
@@ -55,7 +55,7 @@ def measure_model(
         load_checkpoint(shipped_checkpoint(task, model, checkpoints), config).build()
         for task in (Task.DETECTION, Task.TYPE)
     )
-    p_scream = predict_logits(detector, windows.features).softmax(dim=1)[:, SCREAM]
+    p_scream = predict_logits(detector, windows.features).softmax(dim=1)[:, SCREAM_COLUMN]
     p_negative = predict_logits(typer, windows.features).softmax(dim=1)[:, NEGATIVE]
     policy = Policy()
     called_scream = p_scream >= policy.scream_threshold

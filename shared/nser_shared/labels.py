@@ -16,8 +16,11 @@ class Valence(StrEnum):
     NEUTRAL = "neutral"
 
 
+NON_SCREAM = "non_scream"
+SCREAM = "scream"
+
 # Class index -> name. Index 1 is the class that matters for alerting in both tasks.
 TASK_CLASSES: dict[Task, tuple[str, ...]] = {
-    Task.DETECTION: ("non_scream", "scream"),
-    Task.TYPE: ("positive", "negative"),
+    Task.DETECTION: (NON_SCREAM, SCREAM),
+    Task.TYPE: (Valence.POSITIVE.value, Valence.NEGATIVE.value),
 }

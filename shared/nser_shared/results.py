@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nser_shared.errors import InvalidResultRecordError
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.labels import SCREAM, TASK_CLASSES, Task
 
 RESULTS_STREAM = "nser:results"
 RESULT_SCHEMA = "nser.result/1"
@@ -73,7 +73,7 @@ class ResultRecord:
 
     @property
     def is_scream(self) -> bool:
-        return self.detection.label == TASK_CLASSES[Task.DETECTION][1]
+        return self.detection.label == SCREAM
 
     def stamped(self, published_at: float) -> ResultRecord:
         return replace(self, published_at=published_at)
