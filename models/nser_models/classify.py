@@ -42,6 +42,7 @@ from nser_shared.errors import CheckpointError, InvalidAudioError, NserError
 from nser_shared.features import (
     DEFAULT_FEATURE_CONFIG,
     SUPPORTED_SAMPLE_RATES,
+    WINDOW_HOP_S,
     FeatureConfig,
     MelFrontEnd,
     require_same_config,
@@ -52,7 +53,6 @@ from nser_shared.labels import SCREAM, TASK_CLASSES, Task
 # The devices' hop: `WindowFramer(hop_s=1.0)` in services/nser_sensing/devices.py (the default of
 # `nser sense --hop`, and `HOP_S` in services/nser_sensing/scene_accuracy.py). No module the
 # models package may import defines it, so it is repeated here.
-WINDOW_HOP_S = 1.0
 BATCH_WINDOWS = 64  # windows per forward pass: bounds memory on long recordings
 CSV_HEADER = ("path", "window_start_s", "p_scream", "p_negative")
 

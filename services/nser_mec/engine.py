@@ -27,7 +27,6 @@ from nser_shared.results import TaskOutcome
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class ServedModel:
     """One registered model, both tasks, on one backend."""

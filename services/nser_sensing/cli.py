@@ -31,6 +31,7 @@ from nser_sensing.transport import add_arguments as add_transport_arguments
 from nser_sensing.transport import resolve as resolve_transport
 from nser_shared.device_ids import fleet_device_ids
 from nser_shared.errors import NserError
+from nser_shared.features import WINDOW_HOP_S
 from nser_shared.links import DEFAULT_LINK_PROFILE, LINK_PROFILES, link_profile
 from nser_shared.windows import DeviceKind, PayloadDtype
 
@@ -64,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LINK_PROFILE,
         help=f"link profile(s), comma-separated, dealt round-robin: {', '.join(LINK_PROFILES)}",
     )
-    parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
+    parser.add_argument("--hop", type=float, default=WINDOW_HOP_S, help="seconds between windows")
     parser.add_argument(
         "--duration",
         type=float,

@@ -26,7 +26,7 @@ from nser_sensing.scenes import (
 )
 from nser_shared.device_ids import device_id
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig, MelFrontEnd
 from nser_shared.links import LinkProfile, link_profile
 from nser_shared.windows import DeviceKind, Features
 
@@ -147,7 +147,7 @@ class WindowFramer:
 
     def __init__(
         self,
-        hop_s: float = 1.0,
+        hop_s: float = WINDOW_HOP_S,
         gate_dbfs: float | None = None,
         config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
     ) -> None:

@@ -31,7 +31,7 @@ from nser_models.served import SERVED_MODEL
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
 from nser_shared.labels import TASK_CLASSES, Task
 from nser_shared.windows import DeviceKind, PayloadDtype, decode_window, encode_window
 
@@ -194,7 +194,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--devices", type=int, default=4, help="devices per scene")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per device")
-    parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows")
+    parser.add_argument("--hop", type=float, default=WINDOW_HOP_S, help="seconds between windows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoints", type=Path, default=SHIPPED_DIR)
 

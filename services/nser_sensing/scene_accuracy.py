@@ -34,12 +34,11 @@ from nser_models.metrics import predict_logits
 from nser_sensing.payload_report import NOT_A_SCREAM, LabelledWindows, scene_windows
 from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.labels import SCREAM, TASK_CLASSES, Task, Valence
 
 SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
 NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)
-HOP_S = 1.0  # one window a second, as nser up's devices send them
 
 
 def _share(hits: torch.Tensor) -> float | None:
@@ -83,7 +82,7 @@ def _policy_replay(
     per_device = len(p_scream) // devices
     assert per_device * devices == len(p_scream), "every device sends as many windows"
     alerting = (p_scream >= policy.scream_threshold) & (p_negative >= policy.negative_threshold)
-    times = [i * HOP_S for i in range(per_device)]
+    times = [i * WINDOW_HOP_S for i in range(per_device)]
     delays = []
     for device in range(devices):
         span = slice(device * per_device, (device + 1) * per_device)
@@ -91,7 +90,7 @@ def _policy_replay(
         alert = policy.first_alert(windows)
         if alert is not None:
             first_alerting = int(alerting[span].nonzero()[0])
-            delays.append((alert - first_alerting) * HOP_S)
+            delays.append((alert - first_alerting) * WINDOW_HOP_S)
     return {
         "devices_alerted": len(delays) / devices,
         "median_s_to_alert": statistics.median(delays) if delays else None,
@@ -108,7 +107,7 @@ def measure(
 ) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {m: {} for m in models}
     for scene in scenes:
-        per_seed = [scene_windows([scene], devices, seconds, HOP_S, seed) for seed in seeds]
+        per_seed = [scene_windows([scene], devices, seconds, WINDOW_HOP_S, seed) for seed in seeds]
         windows = LabelledWindows(
             per_seed[0].source,
             torch.cat([w.features for w in per_seed]),

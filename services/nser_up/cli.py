@@ -30,6 +30,7 @@ import httpx
 import redis
 
 from nser_shared.errors import NserError
+from nser_shared.features import WINDOW_HOP_S
 from nser_shared.links import LINK_PROFILES
 from nser_shared.processes import ChildProcessError
 from nser_shared.results import RESULTS_STREAM
@@ -224,7 +225,7 @@ class Soak:
     def write(self, config: UpConfig, command: str) -> None:
         if len(self.samples) < 2:
             return
-        shown = {**_shown(config), "command": command, "hop_s": 1.0}
+        shown = {**_shown(config), "command": command, "hop_s": WINDOW_HOP_S}
         report = soak_report(self.samples, config.soak_warmup_s, shown)
         (config.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
         (config.out / "soak.md").write_text(soak_markdown(report))

@@ -67,6 +67,11 @@ class DenoiseConfig:
         _coerce_floats(self)
 
 
+# A device sends one window every WINDOW_HOP_S seconds: a 3 s window (FeatureConfig.clip_seconds)
+# overlaps the next by two seconds, so a sound is heard in up to three windows.
+WINDOW_HOP_S = 1.0
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """Everything that determines the features. Defaults are the paper's."""
