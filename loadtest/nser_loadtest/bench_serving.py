@@ -38,6 +38,7 @@ from nser_loadtest.bench_serving_aims import AIM_RATE
 from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
 from nser_loadtest.windows import corpus_windows
 from nser_mec.backends import BackendName, make_runner
+from nser_mec.settings import MecSettings
 from nser_models.checkpoint import load_checkpoint, shipped_checkpoint
 from nser_shared.errors import ConfigurationError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
@@ -159,8 +160,9 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {
         "command": " ".join(["nser bench-serving", *sys.argv[2:]]),
         "machine": machine(),
-        "server": {"backend": serve_backend.value, "threads": args.threads, "max_batch_size": 8,
-                   "max_queue_delay_us": 0, "models": models},
+        "server": {"backend": serve_backend.value, "threads": args.threads,
+                   "max_batch_size": MecSettings.max_batch_size,
+                   "max_queue_delay_us": MecSettings.max_queue_delay_us, "models": models},
         "slo_ms": args.slo_ms,
         "in_process": in_process(models, backends, args.threads, 40 if args.quick else 400),
     }  # fmt: skip

@@ -30,6 +30,7 @@ from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
 from nser_loadtest.plots import plot_cdf, plot_latency_vs_load
 from nser_loadtest.report import markdown
 from nser_loadtest.windows import corpus_windows
+from nser_mec.settings import MecSettings
 from nser_models.architectures import MODEL_REGISTRY
 from nser_shared.errors import NserError
 from nser_shared.processes import MecChild, RedisChild, free_port
@@ -174,10 +175,11 @@ def measure(
             "target": target,
             "own": redis_url is not None,
             "models": models,
-            "backend": "onnxruntime",
-            "threads": 1,
-            "max_batch_size": 8,
-            "max_queue_delay_us": 0,
+            # The MEC's defaults: the load test starts it without batching options.
+            "backend": MecSettings.backend,
+            "threads": MecSettings.threads,
+            "max_batch_size": MecSettings.max_batch_size,
+            "max_queue_delay_us": MecSettings.max_queue_delay_us,
         },
         "arrivals": args.arrivals,
         "seconds_per_step": seconds,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nser_mec.backends import DEFAULT_BACKEND, BackendName
+from nser_mec.batcher import BatchingConfig
 from nser_models.served import SERVED_MODEL
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
@@ -30,9 +31,9 @@ class MecSettings:
     # worse (docs/serving.md); raise it for the teacher on a bigger host.
     threads: int = 1
     cascade: bool = True
-    max_batch_size: int = 8
-    max_queue_delay_us: int = 0
-    max_queue_size: int = 256
+    max_batch_size: int = BatchingConfig.max_batch_size
+    max_queue_delay_us: int = BatchingConfig.max_queue_delay_us
+    max_queue_size: int = BatchingConfig.max_queue_size
     max_message_bytes: int = 256 * 1024
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN
     publish_buffer: int = 10_000
