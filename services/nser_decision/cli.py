@@ -1,7 +1,8 @@
 """`nser decision` (and `python -m nser_decision`): the decision service, until SIGTERM/SIGINT.
 
 nser decision --tls-cert creds/server.pem --tls-key creds/server.key   # HTTPS on :8081
-NSER_DECISION_WEBHOOKS='{"police": "http://127.0.0.1:9000/police"}' nser decision
+NSER_DECISION_WEBHOOKS='{"police": "https://police.example/alerts"}' \
+    nser decision --webhook-secret-file creds/webhook.secret ...      # signed webhooks
 """
 
 from __future__ import annotations

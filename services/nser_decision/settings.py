@@ -13,7 +13,13 @@ from nser_shared import settings
 from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
-from nser_shared.settings import Setting, parse_bool, parse_json_object
+from nser_shared.outbound import internal_host_reason
+from nser_shared.settings import (
+    Setting,
+    parse_bool,
+    parse_json_object,
+    parse_name_list,
+)
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
@@ -43,6 +49,8 @@ class DecisionSettings:
     webhook_timeout_seconds: float = 5.0
     webhook_secret: str = field(default="", repr=False)  # never printed with the settings
     webhook_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
+    # Hosts a webhook URL may name although they are internal (nser_shared.outbound).
+    webhook_allowed_hosts: tuple[str, ...] = ()
     insecure: bool = False
     tls_cert: str = ""  # HTTPS (nser_shared.tls); without it, only with insecure
     tls_key: str = ""
@@ -82,6 +90,13 @@ class DecisionSettings:
             for v in self.webhooks.values()
         ):
             problems.append("webhooks must map a responder to an http(s) URL")
+        for responder, url in self.webhooks.items():
+            internal = internal_host_reason(str(url), self.webhook_allowed_hosts)
+            if internal is not None:
+                problems.append(
+                    f"webhook of {responder}: {internal}; list the host in "
+                    "NSER_DECISION_WEBHOOK_ALLOWED_HOSTS to send there"
+                )
         signed = self.webhook_secret or self.webhook_secret_file
         if self.webhooks and not signed and not self.insecure:
             problems.append(
@@ -134,6 +149,11 @@ SETTINGS: dict[str, Setting] = {
         "NSER_DECISION_WEBHOOK_SECRET",
         str,
         "HMAC key signing webhook bodies (unsigned, only with insecure, when neither is set)",
+    ),
+    "webhook_allowed_hosts": Setting(
+        "NSER_DECISION_WEBHOOK_ALLOWED_HOSTS",
+        parse_name_list,
+        "comma-separated internal hosts (loopback, link-local) webhooks may still go to",
     ),
     "webhook_secret_file": Setting(
         "NSER_DECISION_WEBHOOK_SECRET_FILE", str, "file holding the webhook HMAC key instead"

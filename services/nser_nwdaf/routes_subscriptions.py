@@ -68,7 +68,7 @@ async def _with_immediate_reports(
 async def create_subscription(
     body: NnwdafEventsSubscription, request: Request, response: Response, rt: RuntimeDep
 ) -> NnwdafEventsSubscription:
-    check_subscription(body, time.time())
+    check_subscription(body, time.time(), rt.settings.notify_allowed_hosts)
     stored = await rt.store.create(body.model_copy(update={"event_notifications": None}))
     url = request.url_for("get_subscription", subscriptionId=stored.id)
     response.headers["Location"] = str(url)
@@ -116,7 +116,7 @@ async def get_subscription(
 async def replace_subscription(
     subscription_id: SubscriptionId, body: NnwdafEventsSubscription, rt: RuntimeDep
 ) -> NnwdafEventsSubscription:
-    check_subscription(body, time.time())
+    check_subscription(body, time.time(), rt.settings.notify_allowed_hosts)
     update = body.model_copy(update={"event_notifications": None})
     return await _with_immediate_reports(rt, await rt.store.replace(subscription_id, update))
 

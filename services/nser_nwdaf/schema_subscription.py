@@ -8,6 +8,7 @@ repetition period left out from `evtReq.repPeriod`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from pydantic import AnyHttpUrl, Field
@@ -27,6 +28,7 @@ from nser_nwdaf.schema_common import (
     TargetUeInformation,
     unix_seconds,
 )
+from nser_shared.outbound import internal_host_reason
 
 MAX_PERIOD_SECONDS = 86_400
 
@@ -110,10 +112,17 @@ class NnwdafEventsSubscription(ApiModel):
         return req.max_report_nbr
 
 
-def check_subscription(sub: NnwdafEventsSubscription, now: float) -> None:
+def check_subscription(
+    sub: NnwdafEventsSubscription, now: float, allowed_hosts: Collection[str] = ()
+) -> None:
     """InvalidSubscriptionError naming (by JSON pointer) every attribute that makes `sub`
-    unworkable."""
+    unworkable, its notificationURI included when it names an internal host not in
+    `allowed_hosts` (nser_shared.outbound)."""
     problems: list[tuple[str, str]] = []
+    internal = internal_host_reason(str(sub.notification_uri), allowed_hosts)
+    if internal is not None:
+        reason = f"{internal}: not notified unless listed in NSER_NWDAF_NOTIFY_ALLOWED_HOSTS"
+        problems.append(("/notificationURI", reason))
     mon_dur = sub.evt_req.mon_dur if sub.evt_req else None
     if mon_dur is not None and _before(mon_dur, now):
         problems.append(("/evtReq/monDur", "is in the past"))

@@ -12,7 +12,7 @@ from nser_shared import settings
 from nser_shared.consumer import default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
-from nser_shared.settings import Setting, parse_bool
+from nser_shared.settings import Setting, parse_bool, parse_name_list
 
 PLMN_PATTERN = re.compile(r"^(\d{3})-(\d{2,3})$")
 
@@ -41,6 +41,8 @@ class NwdafSettings:
     notify_max_in_flight: int = 256
     notify_secret: str = field(default="", repr=False)  # HMAC key signing notifications
     notify_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
+    # Hosts a notificationURI may name although they are internal (nser_shared.outbound).
+    notify_allowed_hosts: tuple[str, ...] = ()
     insecure: bool = False  # plaintext HTTP (a warning is logged); else tls_cert and tls_key
     tls_cert: str = ""
     tls_key: str = ""
@@ -145,6 +147,11 @@ SETTINGS: dict[str, Setting] = {
         "NSER_NWDAF_NOTIFY_SECRET",
         str,
         "HMAC key signing notification bodies (unsigned, only with insecure, when neither is set)",
+    ),
+    "notify_allowed_hosts": Setting(
+        "NSER_NWDAF_NOTIFY_ALLOWED_HOSTS",
+        parse_name_list,
+        "comma-separated internal hosts (loopback, link-local) notifications may still go to",
     ),
     "notify_secret_file": Setting(
         "NSER_NWDAF_NOTIFY_SECRET_FILE", str, "file holding the notification HMAC key instead"

@@ -168,6 +168,8 @@ class Network:
         if self.pki is not None:
             args += ["--tokens-file", str(self.pki.root / TOKENS_FILE)]
             args += [SIGNING_KEY_OPTION[module], str(self.pki.webhook_secret)]
+        if module == "nser_nwdaf":  # a local network: a subscriber's receiver runs here too
+            args += ["--notify-allowed-hosts", "127.0.0.1,localhost,::1"]
         ca = None if self.pki is None else self.pki.ca_cert
         # REDIS_URL in the environment, not on the command line: it may hold the password.
         env = {"REDIS_URL": self.redis_url}

@@ -39,6 +39,11 @@ def parse_names(text: str) -> tuple[str, ...]:
     return names
 
 
+def parse_name_list(text: str) -> tuple[str, ...]:
+    """Comma-separated names, none at all allowed (an empty list)."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def parse_json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)

@@ -153,7 +153,7 @@ def nwdaf(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     # notificationURIs that nothing should be sent to.
     args = ["--port", str(port), "--redis-url", redis_url, "--consumer", "fuzz", "--insecure",
             "--tokens-file", TOKENS_PATH, "--tick-seconds", "3600", "--notify-attempts", "1",
-            "--notify-timeout-seconds", "1"]  # fmt: skip
+            "--notify-timeout-seconds", "1", "--notify-allowed-hosts", "127.0.0.1"]  # fmt: skip
     child = HttpServiceChild("nser_nwdaf", args, workdir / "nwdaf.log", port)
     child.start()
     one = SUBSCRIPTIONS + "/{subscriptionId}"

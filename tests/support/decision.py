@@ -52,5 +52,6 @@ def settings_for(
         "evidence_threshold": 0.0,  # most tests: one window, one alert; evidence has its tests
         "tokens_file": TOKENS_PATH,
         "webhook_secret": "test webhook key",  # webhooks go out signed or not at all
+        "webhook_allowed_hosts": ("127.0.0.1",),  # the tests' own receivers
     }
     return DecisionSettings(**{**values, **overrides})  # type: ignore[arg-type]

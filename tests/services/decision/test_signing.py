@@ -44,6 +44,20 @@ def test_webhooks_carry_a_signature_the_responder_can_verify(redis_server: Redis
     assert SECRET not in repr(settings)
 
 
+def test_webhooks_to_internal_hosts_are_refused_unless_allowed() -> None:
+    metadata = {"police": "http://169.254.169.254/latest", "healthcare": "https://care.example/"}
+    with pytest.raises(
+        ConfigurationError, match=r"webhook of police: 169\.254\.169\.254 is link-local"
+    ):
+        DecisionSettings(webhooks=metadata, webhook_secret="k")
+    local = {"police": "http://127.0.0.1:9000/police"}
+    with pytest.raises(ConfigurationError, match="NSER_DECISION_WEBHOOK_ALLOWED_HOSTS"):
+        DecisionSettings(webhooks=local, webhook_secret="k")
+    assert DecisionSettings(
+        webhooks=local, webhook_secret="k", webhook_allowed_hosts=("127.0.0.1",)
+    )
+
+
 def test_webhooks_without_a_key_are_refused_unless_insecure() -> None:
     webhooks = {"police": "https://police.example/alerts"}
     with pytest.raises(ConfigurationError, match="webhooks would go out unsigned"):

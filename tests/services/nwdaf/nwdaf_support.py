@@ -122,6 +122,7 @@ def fast_settings(redis_url: str, **overrides: Any) -> NwdafSettings:
         "notify_timeout_seconds": 2.0,
         "tokens_file": TOKENS_PATH,
         "notify_secret": NOTIFY_KEY,
+        "notify_allowed_hosts": ("127.0.0.1",),  # the tests' own receivers
     }
     return NwdafSettings(**{**values, **overrides})
 

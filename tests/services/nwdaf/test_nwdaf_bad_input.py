@@ -88,6 +88,13 @@ BAD_BODIES: dict[str, tuple[Any, str, str]] = {
     ),
     "not a URL": ({**_valid(), "notificationURI": "ftp://x"}, "/notificationURI",
                   "MANDATORY_IE_INCORRECT"),
+    # Internal hosts not allowed (the tests allow 127.0.0.1 for their own receivers):
+    "cloud metadata service": ({**_valid(), "notificationURI": "http://169.254.169.254/latest"},
+                               "/notificationURI", "MANDATORY_IE_INCORRECT"),
+    "this host by name": ({**_valid(), "notificationURI": "https://localhost:8443/n"},
+                          "/notificationURI", "MANDATORY_IE_INCORRECT"),
+    "this host, IPv6": ({**_valid(), "notificationURI": "http://[::1]:9/n"}, "/notificationURI",
+                        "MANDATORY_IE_INCORRECT"),
     "PERIODIC without period": (
         {**_valid(), "eventSubscriptions": [{"event": "NF_LOAD"}]},
         "/eventSubscriptions/0/repetitionPeriod", "MANDATORY_IE_INCORRECT",

@@ -72,7 +72,7 @@ def test_immediate_report_comes_back_in_the_created_subscription(nwdaf: ServedAp
 def _start_service(redis_url: str, port: int, log: Path) -> HttpServiceChild:
     """`python -m nser_nwdaf` on `port`, once its /readyz says 200."""
     args = ["--port", str(port), "--redis-url", redis_url, "--tokens-file", TOKENS_PATH,
-            "--insecure"]  # fmt: skip
+            "--insecure", "--notify-allowed-hosts", "127.0.0.1"]  # fmt: skip
     child = HttpServiceChild("nser_nwdaf", args, log, port)
     child.start(timeout_s=30)
     return child
