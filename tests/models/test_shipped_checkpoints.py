@@ -61,6 +61,8 @@ def test_shipped_checkpoint_classifies_unseen_clips_better_than_chance(
     assert probabilities.shape == (len(data), 2)
     assert torch.allclose(probabilities.sum(dim=1), torch.ones(len(data)))
     accuracy = float((logits.argmax(1) == data.labels).float().mean())
-    # Held-out accuracy on the benchmark is far higher (docs/evaluation); this guards against
-    # a broken or mislabelled checkpoint, on 48 (type) to 96 (detection) clips.
-    assert accuracy > 0.6
+    # Unseen speakers of the same corpus: within 12 points of the accuracy the checkpoint
+    # records on its own test split (64 to 96 clips here, so about two and a half standard
+    # errors; measured 3-6 points apart). A broken, mislabelled or swapped checkpoint is not.
+    recorded = ckpt.metrics["test"]["accuracy"] / 100
+    assert accuracy >= recorded - 0.12, f"{accuracy:.3f} on unseen clips, {recorded:.3f} recorded"
