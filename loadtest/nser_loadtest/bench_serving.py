@@ -135,14 +135,24 @@ def machine() -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("runs/bench-serving"))
-    parser.add_argument("--models", default="student,teacher")
-    parser.add_argument("--backends", default="onnxruntime,torchscript,eager")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/bench-serving"), help="folder for the report"
+    )
+    parser.add_argument(
+        "--models", default="student,teacher", help="comma-separated models to compare"
+    )
+    parser.add_argument(
+        "--backends",
+        default="onnxruntime,torchscript,eager",
+        help="comma-separated backends measured in process",
+    )
     parser.add_argument("--serve-backend", default="onnxruntime", help="backend of the server")
     parser.add_argument("--threads", type=int, default=1, help="server intra-op threads")
-    parser.add_argument("--step-seconds", type=float, default=5.0)
-    parser.add_argument("--slo-ms", type=float, default=20.0)
-    parser.add_argument("--low-rate", type=float, default=10.0)
+    parser.add_argument("--step-seconds", type=float, default=5.0, help="seconds per offered rate")
+    parser.add_argument("--slo-ms", type=float, default=20.0, help="p99 latency objective, ms")
+    parser.add_argument(
+        "--low-rate", type=float, default=10.0, help="windows/s for the unloaded latency"
+    )
     parser.add_argument("--quick", action="store_true", help="short steps (about a minute)")
 
 

@@ -84,8 +84,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rates", help="offered windows/s to try, comma-separated (default: a grid per model)"
     )
     parser.add_argument("--slo-ms", type=float, default=20.0, help="p99 bound for throughput")
-    parser.add_argument("--arrivals", choices=("poisson", "fixed"), default="poisson")
-    parser.add_argument("--out", type=Path, default=Path("runs/loadtest"))
+    parser.add_argument(
+        "--arrivals",
+        choices=("poisson", "fixed"),
+        default="poisson",
+        help="open-loop arrival process",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs/loadtest"), help="folder for the report and figures"
+    )
 
 
 def _check(args: argparse.Namespace) -> list[str]:

@@ -373,14 +373,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(f"{s:g}" for s in d.snrs),
         help="comma-separated SNRs in dB for the noisy tables",
     )
-    parser.add_argument("--latency-runs", type=int, default=d.latency_runs)
-    parser.add_argument("--no-tsne", action="store_true")
+    parser.add_argument(
+        "--latency-runs", type=int, default=d.latency_runs, help="load-time measurements per model"
+    )
+    parser.add_argument("--no-tsne", action="store_true", help="skip the t-SNE figure")
     parser.add_argument(
         "--real-cv",
         type=Path,
         help="real-audio.json of `nser train-real`: its package-disjoint tables join the report",
     )
-    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of the noise mixing and t-SNE"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

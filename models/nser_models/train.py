@@ -332,7 +332,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", required=True, help="data source: synthetic:DIR, asvp-esd:DIR or vivae:DIR"
     )
-    parser.add_argument("--task", default="all", choices=[*(t.value for t in Task), "all"])
+    parser.add_argument(
+        "--task",
+        default="all",
+        choices=[*(t.value for t in Task), "all"],
+        help="which task's models to train",
+    )
     parser.add_argument(
         "--models",
         default=",".join(MODEL_REGISTRY),
@@ -346,14 +351,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fine-tune: start each model from this folder's checkpoint of it (e.g. "
         "models/checkpoints) instead of fresh weights",
     )
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--patience", type=int, default=d.patience)
-    parser.add_argument("--alpha", type=float, default=d.alpha)
-    parser.add_argument("--temperature", type=float, default=d.temperature)
-    parser.add_argument("--teacher-logits", choices=["cached", "online"], default=d.teacher_logits)
-    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help="most epochs per model")
+    parser.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="windows per training batch"
+    )
+    parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        help="epochs without a better validation loss before stopping",
+    )
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=d.alpha,
+        help="weight of the distillation term in a student's loss",
+    )
+    parser.add_argument(
+        "--temperature", type=float, default=d.temperature, help="distillation temperature"
+    )
+    parser.add_argument(
+        "--teacher-logits",
+        choices=["cached", "online"],
+        default=d.teacher_logits,
+        help="teacher logits once on clean features, or per augmented batch",
+    )
+    parser.add_argument(
+        "--no-augment", action="store_true", help="train without the paper's augmentation"
+    )
     parser.add_argument(
         "--scene-mix",
         type=int,
@@ -361,10 +387,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scene-like windows (clip in background noise, cut by the window) per training "
         "and validation clip; 0 trains on the clips alone",
     )
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--split-seed", type=int, default=d.split_seed)
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of the weights, batches and augmentation"
+    )
+    parser.add_argument(
+        "--split-seed", type=int, default=d.split_seed, help="seed of the speaker-disjoint split"
+    )
     parser.add_argument("--denoise", action="store_true", help="noise mitigation in the front end")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
     parser.add_argument(
         "--device",
         default="cpu",

@@ -466,8 +466,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--synthetic", type=Path, required=True, help="the synthetic corpus")
     parser.add_argument("--out", type=Path, required=True, help="folder for fold models and report")
-    parser.add_argument("--task", default="all", choices=[*(t.value for t in Task), "all"])
-    parser.add_argument("--folds", type=int, default=d.folds)
+    parser.add_argument(
+        "--task",
+        default="all",
+        choices=[*(t.value for t in Task), "all"],
+        help="which task's models to train",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=d.folds, help="groups of packages, each held out once"
+    )
     parser.add_argument(
         "--init",
         type=Path,
@@ -485,11 +492,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-fold-models", action="store_true", help="keep OUT/fold-N/*.pt after scoring"
     )
-    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--seed", type=int, default=d.seed, help="seed of the windows and the training"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="one epoch per model, 100 synthetic clips: a smoke run"
     )
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
 
 
 def run(args: argparse.Namespace) -> int:

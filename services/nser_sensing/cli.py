@@ -82,7 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="", help="model to ask for (default: the server's)")
     parser.add_argument("--stream", action="store_true", help="one ClassifyStream per device")
     parser.add_argument("--fast", action="store_true", help="no real-time pacing")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the scenes and the link delays"
+    )
     parser.add_argument("--max-attempts", type=int, default=5, help="sends per window")
     parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds")
     parser.add_argument("--out", type=Path, help="write the full report here (JSON)")

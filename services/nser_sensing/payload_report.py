@@ -195,8 +195,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=4, help="devices per scene")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per device")
     parser.add_argument("--hop", type=float, default=WINDOW_HOP_S, help="seconds between windows")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoints", type=Path, default=SHIPPED_DIR)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the scenes")
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=SHIPPED_DIR,
+        help="folder of <task>-<model>.pt checkpoints",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

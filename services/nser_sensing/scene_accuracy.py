@@ -196,7 +196,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seeds", default="0", help="comma-separated scene seeds (nser up plays seed 0)"
     )
-    parser.add_argument("--checkpoints", type=Path, default=SHIPPED_DIR)
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=SHIPPED_DIR,
+        help="folder of <task>-<model>.pt checkpoints",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

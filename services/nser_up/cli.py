@@ -69,16 +69,26 @@ class InterruptedRunError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--devices", type=int, default=20)
-    parser.add_argument("--cells", type=int, default=4)
+    parser.add_argument("--devices", type=int, default=20, help="simulated devices in all")
+    parser.add_argument("--cells", type=int, default=4, help="NR cells the devices are spread over")
     parser.add_argument("--scenario", default="evening", help=f"one of: {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario")
     parser.add_argument("--profile", default="urllc", help="the devices' radio link at the edge")
-    parser.add_argument("--placement", choices=("edge", "cloud"), default="edge")
+    parser.add_argument(
+        "--placement",
+        choices=("edge", "cloud"),
+        default="edge",
+        help="the MEC beside the base station, or behind a distant-cloud link",
+    )
     parser.add_argument("--compare-placement", action="store_true", help="run edge, then cloud")
-    parser.add_argument("--dtype", choices=("float32", "float16", "int8"), default="int8")
-    parser.add_argument("--no-prometheus", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "int8"),
+        default="int8",
+        help="payload type of the devices' feature windows",
+    )
+    parser.add_argument("--no-prometheus", action="store_true", help="run without Prometheus")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the scenes the devices play")
     parser.add_argument("--out", type=Path, help="run folder (default runs/up-<time>)")
     parser.add_argument(
         "--credentials",

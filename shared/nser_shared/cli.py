@@ -43,6 +43,18 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class ShowDefaults(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it has none or its help names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or "default" in text:
+            return text
+        if any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
+            return text  # a flag, or an option whose absence means "none"
+        return text + " (default: %(default)s)"
+
+
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {cmd.summary}" for name, cmd in COMMANDS.items()]
@@ -51,6 +63,15 @@ def usage() -> str:
         + "\n".join(lines)
         + ("\n\nrun 'nser <command> --help' for a command's options")
     )
+
+
+def build_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of `nser <name>`: its module's options, each with its default in --help."""
+    parser = argparse.ArgumentParser(
+        prog=f"nser {name}", description=COMMANDS[name].summary, formatter_class=ShowDefaults
+    )
+    importlib.import_module(COMMANDS[name].module).add_arguments(parser)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,9 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nser: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name].module)
-    parser = argparse.ArgumentParser(prog=f"nser {name}", description=COMMANDS[name].summary)
-    module.add_arguments(parser)
-    parsed = parser.parse_args(rest)
+    parsed = build_parser(name).parse_args(rest)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

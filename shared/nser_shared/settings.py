@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, Field, fields
 from typing import Any, NamedTuple, TypeVar
 
 from nser_shared.errors import ConfigurationError
@@ -67,10 +67,19 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, table: dict[str, S
         parser.add_argument(
             option,
             type=setting.parse,
-            default=None,
-            help=f"{setting.help} [{setting.env}]",
+            default=None,  # unset: the environment, then the default, decide (resolve)
+            help=f"{setting.help} [{setting.env}]{_shown_default(f)}",
             **flag,  # type: ignore[arg-type]
         )
+
+
+def _shown_default(f: Field[Any]) -> str:
+    """' (default: X)' for a setting with a plain default worth showing; secrets and
+    defaults made per process (a consumer name from the host and pid) are not shown."""
+    if f.default is MISSING or not f.repr or f.default in ("", (), {}):
+        return ""
+    value = ",".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+    return f" (default: {str(value).replace('%', '%%')})"
 
 
 def resolve(
