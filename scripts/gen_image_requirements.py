@@ -32,6 +32,7 @@ OUT = REPO / "docker" / "requirements"
 ROOTS: dict[str, tuple[str, ...]] = {
     "api": (
         "fastapi", "uvicorn", "pydantic", "redis", "httpx", "prometheus-client", "cryptography",
+        "swagger-ui-bundle",
     ),
     "ml": (
         "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",

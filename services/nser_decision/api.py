@@ -17,7 +17,7 @@ from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertNotFoundError, BadQueryError, IllegalTransitionError
-from nser_shared import http_auth
+from nser_shared import http_auth, http_docs
 from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes
 
@@ -56,7 +56,10 @@ def create_app(settings: DecisionSettings) -> FastAPI:
         description="Alerts for negative screams, from the results stream of the MEC inference "
         "service; incidents, responders, and the alert history.",
         lifespan=lifespan,
+        docs_url=None,  # http_docs serves /docs from local assets
+        redoc_url=None,
     )
+    http_docs.install(app)
     app.include_router(router)
 
     for error, status in ERROR_STATUS.items():

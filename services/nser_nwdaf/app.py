@@ -16,7 +16,7 @@ from nser_nwdaf.routes_analytics import router as analytics_router
 from nser_nwdaf.routes_subscriptions import router as subscriptions_router
 from nser_nwdaf.runtime import Runtime
 from nser_nwdaf.settings import NwdafSettings
-from nser_shared import http_auth
+from nser_shared import http_auth, http_docs
 from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes
 
@@ -70,7 +70,10 @@ def create_app(settings: NwdafSettings) -> FastAPI:
         "3GPP TS 29.520 (Nnwdaf_AnalyticsInfo, Nnwdaf_EventsSubscription): emotion analytics "
         "per cell and device, negative-scream surges, MEC load and delay. See docs/nwdaf.md.",
         lifespan=lifespan,
+        docs_url=None,  # http_docs serves /docs from local assets
+        redoc_url=None,
     )
+    http_docs.install(app)
     app.state.runtime = rt
     app.include_router(analytics_router)
     app.include_router(subscriptions_router)
