@@ -327,17 +327,21 @@ def train_task(
 QUICK = TrainConfig(epochs=2, patience=2)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = TrainConfig()
-    parser.add_argument(
-        "--data", required=True, help="data source: synthetic:DIR, asvp-esd:DIR or vivae:DIR"
-    )
+def add_task_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--task",
         default="all",
         choices=[*(t.value for t in Task), "all"],
         help="which task's models to train",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    parser.add_argument(
+        "--data", required=True, help="data source: synthetic:DIR, asvp-esd:DIR or vivae:DIR"
+    )
+    add_task_argument(parser)
     parser.add_argument(
         "--models",
         default=",".join(MODEL_REGISTRY),

@@ -6,7 +6,7 @@
 The real corpus (data/real_corpus.py) is split into `folds` groups of whole Debian packages,
 balanced by their cries (`package_folds`); a hash check proves that no clip's audio sits in two
 splits of a fold. For each fold and task, the models are fine-tuned from the checkpoints
-trained on the synthetic corpus alone (models/checkpoints/synthetic; never the shipped ones,
+trained on the synthetic corpus alone (`synthetic_start`; never the shipped detection ones,
 which have heard every package) on device-like windows of the other packages' clips
 (data/real_windows.py) beside the synthetic training split: the teacher by cross-entropy,
 then MobileNetV3-small, then the students distilled from the fold's teacher. Every model of a
@@ -51,7 +51,7 @@ from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_
 from nser_models.metrics import predict_logits, recall_at_false_alarm, roc_auc
 from nser_models.report import real_audio_markdown
 from nser_models.task_data import TaskData
-from nser_models.train import STUDENT, TEACHER, TrainConfig, train_model
+from nser_models.train import STUDENT, TEACHER, TrainConfig, add_task_argument, train_model
 from nser_shared.errors import DatasetError, NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.labels import Task, Valence
@@ -62,9 +62,16 @@ POOLED_STUDENT = "pooled-student"
 # The order they train in: the students learn from the fold's teacher.
 MODELS = (TEACHER, BASELINE, STUDENT, POOLED_STUDENT)
 CONDITIONS = ("padded", "noisy")
-# Where training on real audio starts: the checkpoints trained on the synthetic corpus alone.
-# The shipped ones (SHIPPED_DIR) have heard every real package, so no fold may start from them.
+# The detection checkpoints trained on the synthetic corpus alone. The shipped detection ones
+# have heard every real package, so no fold may start from them.
 SYNTHETIC_DIR = SHIPPED_DIR / "synthetic"
+
+
+def synthetic_start(task: Task) -> Path:
+    """Where training on real audio starts unless told otherwise: checkpoints that never heard
+    real audio. For detection SYNTHETIC_DIR; for type the shipped ones, which are synthetic-only
+    (the real packages hold 7 laughs: nothing to learn valence from)."""
+    return SYNTHETIC_DIR if task is Task.DETECTION else SHIPPED_DIR
 
 
 @dataclass(frozen=True)
@@ -350,17 +357,19 @@ def run_folds(
     recipe: RealRecipe,
     features: FeatureConfig,
     out: Path,
-    init: Path,
+    init: Path | None,
     keep_models: bool = False,
     score_only: bool = False,
 ) -> dict[str, Any]:
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
     unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
-    are scored (every real clip is held out from them when they never saw real audio)."""
+    are scored (every real clip is held out from them when they never saw real audio).
+    `init` (None: `synthetic_start`) holds the checkpoints each model starts from."""
     refuse_real_trained(init, tasks)
     folds = package_folds(real, recipe.folds)
     result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
     for task in tasks:
+        start = init or synthetic_start(task)
         pooled: dict[str, dict[str, list[Any]]] = {}
         per_fold = []
         for index, test_packages in enumerate(folds):
@@ -384,12 +393,14 @@ def run_folds(
                     len(train),
                     len(val),
                 )
-                paths = train_models(task, data, recipe, features, fold_dir, init, "real+synthetic")
+                paths = train_models(
+                    task, data, recipe, features, fold_dir, start, "real+synthetic"
+                )
             row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
             # The checkpoints training started from, on the same windows: the "before".
             scored = {
                 **paths,
-                **{f"{n} (start)": init / checkpoint_filename(task, n) for n in MODELS},
+                **{f"{n} (start)": start / checkpoint_filename(task, n) for n in MODELS},
             }
             for name, path in scored.items():
                 row[name] = {}
@@ -424,12 +435,12 @@ def run_folds(
     return result
 
 
-def refuse_real_trained(init: Path, tasks: Sequence[Task]) -> None:
-    """DatasetError if a checkpoint in `init` was trained on real audio: every package would
-    then be heard by the model before its fold holds it out."""
+def refuse_real_trained(init: Path | None, tasks: Sequence[Task]) -> None:
+    """DatasetError if a starting checkpoint (`init`, None: `synthetic_start`) was trained on
+    real audio: every package would then be heard by the model before its fold holds it out."""
     for task in tasks:
         for name in MODELS:
-            path = init / checkpoint_filename(task, name)
+            path = (init or synthetic_start(task)) / checkpoint_filename(task, name)
             source = str(load_checkpoint(path).train_config.get("source", ""))
             if "real" in source.split("+"):
                 raise DatasetError(
@@ -445,14 +456,15 @@ def ship(
     recipe: RealRecipe,
     features: FeatureConfig,
     out: Path,
-    init: Path,
+    init: Path | None,
 ) -> None:
     """Train on every package with the same recipe; write the checkpoints and the manifest."""
     for task in tasks:
         train, val = training_sets(task, real, synthetic, recipe, features)
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, train, val, synthetic_test, "", {})
-        train_models(task, data, recipe, features, out, init, "real+synthetic")
+        start = init or synthetic_start(task)
+        train_models(task, data, recipe, features, out, start, "real+synthetic")
     write_checkpoint_manifest(out)
 
 
@@ -466,21 +478,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--synthetic", type=Path, required=True, help="the synthetic corpus")
     parser.add_argument("--out", type=Path, required=True, help="folder for fold models and report")
-    parser.add_argument(
-        "--task",
-        default="all",
-        choices=[*(t.value for t in Task), "all"],
-        help="which task's models to train",
-    )
+    add_task_argument(parser)
     parser.add_argument(
         "--folds", type=int, default=d.folds, help="groups of packages, each held out once"
     )
     parser.add_argument(
         "--init",
         type=Path,
-        default=SYNTHETIC_DIR,
-        help=f"checkpoints to fine-tune from (default: {SYNTHETIC_DIR}, trained on the "
-        "synthetic corpus alone)",
+        help="checkpoints to fine-tune from (default: those that never heard real audio: "
+        "models/checkpoints/synthetic for detection, the shipped ones for type)",
     )
     parser.add_argument("--ship", type=Path, help="then train on every package and write here")
     parser.add_argument("--skip-folds", action="store_true", help="only --ship")
