@@ -65,9 +65,11 @@ class MecMetrics:
             "Failed attempts to append to the results stream (each is retried)",
             registry=r,
         )
-        self.publish_dropped = Counter(
-            "nser_mec_publish_dropped_total",
-            "Results dropped because the publish buffer was full while Redis was unreachable",
+        self.publish_refused = Counter(
+            "nser_mec_publish_refused_total",
+            "Windows answered UNAVAILABLE because the results stream did not take their result "
+            "(buffer_full: too many results waiting for Redis; timeout: not taken in time)",
+            ["reason"],
             registry=r,
         )
         self.identity_refused = Counter(
@@ -79,6 +81,6 @@ class MecMetrics:
         )
         self.publish_buffered = Gauge(
             "nser_mec_publish_buffered",
-            "Results waiting to be appended to the results stream",
+            "Results waiting for the results stream to acknowledge them",
             registry=r,
         )

@@ -1,14 +1,24 @@
-"""Publishes every classification to the results stream, without ever making a client wait.
+"""Publishes every classification to the results stream before its window is answered.
 
-`offer` only appends to a bounded in-memory buffer; one background task drains the buffer into
-Redis with pipelined `XADD ... MAXLEN ~`. A record leaves the buffer only once Redis has taken
-it, so while Redis is down the service keeps answering, the buffer holds the newest
-`buffer_size` results, the task retries with capped exponential backoff, and each result pushed
-out of a full buffer is counted in `nser_mec_publish_dropped_total`. The oldest are dropped
-first: when Redis comes back, the freshest screams are the ones a responder can still act on.
+`publish` queues a record and waits until Redis has acknowledged its XADD: the MEC answers a
+window only once its result is in the stream, so a window a device was told is classified
+cannot die with the MEC. One background task drains the queue with pipelined `XADD ... MAXLEN
+~`, so the windows that arrive during one round trip share the next (group commit): on loopback
+a window waits a fraction of a millisecond for its result to be written.
 
-Delivery is at least once: if a connection drops after Redis appended part of a pipeline, the
-retry appends those records again. Consumers deduplicate on `result_id`.
+Why Redis and not a spool on disk: Redis is the durable store the consumers read, and with
+append-only persistence (`appendonly yes`, see RedisChild and docker-compose.yml) an
+acknowledged XADD has been written to the kernel before Redis answered, so it survives a
+kill -9 of Redis too. A local spool would be a second durable copy to replay and deduplicate,
+on the MEC host that a crash is most likely to take. What persistence can still cost is written
+down in docs/reliability.md.
+
+When Redis cannot take a record, the window is refused with `ResultsStreamUnavailableError`
+(UNAVAILABLE, retryable): at once when `buffer_size` records are already waiting, or after
+`timeout_s` of waiting. A refused record stays queued and is still appended once Redis is back:
+the device's retry of the same window produces the same `result_id`
+(nser_shared.results.result_id_for), and consumers deduplicate on it. Delivery is at least
+once: a pipeline that Redis appended in part before a connection dropped is appended again.
 """
 
 from __future__ import annotations
@@ -18,11 +28,13 @@ import collections
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from nser_mec.metrics import MecMetrics
+from nser_shared.errors import NserError
 from nser_shared.results import DEFAULT_STREAM_MAXLEN, RESULTS_STREAM, ResultRecord
 
 log = logging.getLogger(__name__)
@@ -30,6 +42,17 @@ log = logging.getLogger(__name__)
 MAX_PIPELINE = 256
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 2.0
+
+
+class ResultsStreamUnavailableError(NserError):
+    """The results stream did not take a result in time: the window is not acknowledged, and
+    the device should send it again after a backoff."""
+
+
+@dataclass
+class Pending:
+    record: ResultRecord
+    done: asyncio.Future[float]  # the published_at time, once Redis acknowledged the XADD
 
 
 class ResultPublisher:
@@ -41,53 +64,67 @@ class ResultPublisher:
         stream: str = RESULTS_STREAM,
         maxlen: int = DEFAULT_STREAM_MAXLEN,
         buffer_size: int = 10_000,
+        timeout_s: float = 2.0,
     ) -> None:
-        if buffer_size < 1 or maxlen < 1:
-            raise ValueError("publish buffer size and stream maxlen must be >= 1")
+        if buffer_size < 1 or maxlen < 1 or timeout_s <= 0:
+            raise ValueError("publish buffer size and stream maxlen >= 1, timeout > 0 required")
         self.redis = aioredis.Redis.from_url(
             redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
         )
         self.metrics = metrics
         self.stream = stream
         self.maxlen = maxlen
-        self.buffer: collections.deque[ResultRecord] = collections.deque()
+        self.buffer: collections.deque[Pending] = collections.deque()
         self.buffer_size = buffer_size
+        self.timeout_s = timeout_s
         self.wakeup = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
-        self.dropped = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="publisher")
 
-    def offer(self, record: ResultRecord) -> None:
-        """Queue `record` for the stream; never blocks, never raises."""
+    async def publish(self, record: ResultRecord) -> ResultRecord:
+        """`record` as appended to the stream (stamped with its publication time), once Redis
+        acknowledged it; ResultsStreamUnavailableError if that did not happen in time."""
         if len(self.buffer) >= self.buffer_size:
-            self.buffer.popleft()
-            self.dropped += 1
-            self.metrics.publish_dropped.inc()
-        self.buffer.append(record)
+            self.metrics.publish_refused.labels("buffer_full").inc()
+            raise ResultsStreamUnavailableError(
+                f"the results stream is unreachable and {self.buffer_size} results are waiting "
+                "for it; retry later"
+            )
+        pending = Pending(record, asyncio.get_running_loop().create_future())
+        self.buffer.append(pending)
         self.metrics.publish_buffered.set(len(self.buffer))
         self.wakeup.set()
+        try:
+            published_at = await asyncio.wait_for(asyncio.shield(pending.done), self.timeout_s)
+        except TimeoutError:
+            self.metrics.publish_refused.labels("timeout").inc()
+            raise ResultsStreamUnavailableError(
+                f"the results stream did not take the result within {self.timeout_s:g} s; "
+                "retry later"
+            ) from None
+        return record.stamped(published_at)
 
     async def _publish_some(self) -> None:
-        count = min(len(self.buffer), MAX_PIPELINE)
-        records = [self.buffer[i] for i in range(count)]
+        batch = [self.buffer[i] for i in range(min(len(self.buffer), MAX_PIPELINE))]
         started = time.perf_counter()
+        published_at = time.time()
         pipe = self.redis.pipeline(transaction=False)
-        for record in records:
+        for pending in batch:
             pipe.xadd(
                 self.stream,
-                record.stamped(time.time()).to_fields(),  # type: ignore[arg-type]
+                pending.record.stamped(published_at).to_fields(),  # type: ignore[arg-type]
                 maxlen=self.maxlen,
                 approximate=True,
             )
         await pipe.execute()
         self.metrics.publish_seconds.observe(time.perf_counter() - started)
-        # Only now do they leave the buffer; offer() may have dropped some of them meanwhile.
-        for record in records:
-            if self.buffer and self.buffer[0] is record:
-                self.buffer.popleft()
-        self.metrics.published.inc(count)
+        for pending in batch:  # the oldest first: nothing else removes entries
+            self.buffer.popleft()
+            if not pending.done.done():
+                pending.done.set_result(published_at)
+        self.metrics.published.inc(len(batch))
         self.metrics.publish_buffered.set(len(self.buffer))
 
     async def _run(self) -> None:
@@ -103,7 +140,7 @@ class ResultPublisher:
             except (RedisError, OSError) as exc:
                 self.metrics.publish_failures.inc()
                 log.warning(
-                    "results stream unreachable (%s); %d results buffered, retrying in %.2f s",
+                    "results stream unreachable (%s); %d results waiting, retrying in %.2f s",
                     exc,
                     len(self.buffer),
                     backoff,
@@ -112,7 +149,8 @@ class ResultPublisher:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     async def close(self, timeout_s: float = 5.0) -> None:
-        """Give the buffer up to `timeout_s` to reach Redis, then stop; say what was lost."""
+        """Give the queue up to `timeout_s` to reach Redis, then stop. Whatever is left was
+        never acknowledged to a device (its window was refused, or its call is gone)."""
         deadline = time.monotonic() + timeout_s
         while self.buffer and time.monotonic() < deadline and self.task and not self.task.done():
             await asyncio.sleep(0.01)
@@ -121,5 +159,10 @@ class ResultPublisher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         if self.buffer:
-            log.error("shutting down with %d results never published", len(self.buffer))
+            log.warning(
+                "shutting down with %d unacknowledged results not in the stream", len(self.buffer)
+            )
+        for pending in self.buffer:
+            if not pending.done.done():
+                pending.done.cancel()
         await self.redis.aclose()

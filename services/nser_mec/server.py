@@ -5,7 +5,8 @@ while the models load; Classify answers UNAVAILABLE); then the models load off t
 the batcher and the publisher start, and health turns SERVING.
 Shutdown: health turns NOT_SERVING, the gRPC server refuses new calls and gives the calls in
 flight `grace_seconds` to finish (their windows still go through the batcher), then batching
-stops and the publisher gets the same grace to hand its buffer to Redis.
+stops and the publisher gets the same grace to hand what is queued to Redis (a call in flight
+is answered only once its result is in the stream).
 """
 
 from __future__ import annotations
@@ -112,7 +113,11 @@ class MecServer:
             self.metrics,
         )
         publisher = ResultPublisher(
-            s.redis_url, self.metrics, maxlen=s.stream_maxlen, buffer_size=s.publish_buffer
+            s.redis_url,
+            self.metrics,
+            maxlen=s.stream_maxlen,
+            buffer_size=s.publish_buffer,
+            timeout_s=s.publish_timeout_s,
         )
         # Everything loaded so far lives as long as the process: keep the collector from
         # walking it on every full collection (fewer, shorter GC pauses in the latency tail).

@@ -17,10 +17,10 @@ from google.protobuf.message import DecodeError
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
-from nser_mec.batcher import MicroBatcher
-from nser_mec.engine import InferenceEngine
+from nser_mec.batcher import Classified, MicroBatcher
+from nser_mec.engine import InferenceEngine, ServedModel
 from nser_mec.metrics import MecMetrics
-from nser_mec.publisher import ResultPublisher
+from nser_mec.publisher import ResultPublisher, ResultsStreamUnavailableError
 from nser_mec.ratelimit import DeviceRateLimitedError, DeviceRateLimiter
 from nser_shared.device_ids import is_device_id
 from nser_shared.errors import (
@@ -33,7 +33,7 @@ from nser_shared.errors import (
 from nser_shared.labels import TASK_CLASSES, Task
 from nser_shared.results import ResultRecord, TaskOutcome, result_id_for
 from nser_shared.tls import DEVICE_URI_PREFIX, device_identity
-from nser_shared.windows import decode_window, timestamp
+from nser_shared.windows import DecodedWindow, decode_window, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ STATUS_BY_ERROR: dict[type[NserError], grpc.StatusCode] = {
     FeatureConfigMismatchError: grpc.StatusCode.FAILED_PRECONDITION,
     QueueFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NotReadyError: grpc.StatusCode.UNAVAILABLE,
+    ResultsStreamUnavailableError: grpc.StatusCode.UNAVAILABLE,
     IdentityMismatchError: grpc.StatusCode.PERMISSION_DENIED,
 }
 
@@ -225,10 +226,19 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             self.limiter.admit(decoded.device_id)
             model = core.engine.resolve(decoded.model)
             done = await core.batcher.classify(model, decoded, received_mono)
+            record = await core.publisher.publish(self._record(decoded, model, done, received_at))
         except NserError as exc:
             self.metrics.requests.labels(label, status_for(exc).name).inc()
             raise
-        record = ResultRecord(
+        self.metrics.requests.labels(model.name, grpc.StatusCode.OK.name).inc()
+        self.metrics.request_seconds.labels(model.name).observe(time.perf_counter() - received_mono)
+        return to_message(record)
+
+    @staticmethod
+    def _record(
+        decoded: DecodedWindow, model: ServedModel, done: Classified, received_at: float
+    ) -> ResultRecord:
+        return ResultRecord(
             result_id=result_id_for(
                 decoded.device_id, decoded.sequence, decoded.captured_at, model.name
             ),
@@ -252,10 +262,6 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             inference_us=done.inference_us,
             batch_size=done.batch_size,
         )
-        core.publisher.offer(record)
-        self.metrics.requests.labels(model.name, grpc.StatusCode.OK.name).inc()
-        self.metrics.request_seconds.labels(model.name).observe(time.perf_counter() - received_mono)
-        return to_message(record)
 
     async def Classify(  # noqa: N802 (gRPC method name)
         self, request: pb.FeatureWindow | UnparsableWindow, context: grpc.aio.ServicerContext

@@ -37,6 +37,9 @@ class MecSettings:
     max_message_bytes: int = 256 * 1024
     stream_maxlen: int = DEFAULT_STREAM_MAXLEN
     publish_buffer: int = 10_000
+    # A window is answered once its result is in the stream; while Redis is away, it waits this
+    # long, then is refused UNAVAILABLE (the device retries with backoff).
+    publish_timeout_s: float = 2.0
     grace_seconds: float = 5.0
     # A device sends one window per hop (1 s by default): 50/s with a burst of 100 leaves room
     # for fast test clients and load generators, and still stops one device flooding the MEC.
@@ -63,6 +66,7 @@ class MecSettings:
                 ("max_message_bytes", 1024),
                 ("stream_maxlen", 1),
                 ("publish_buffer", 1),
+                ("publish_timeout_s", 0.001),
                 ("grace_seconds", 0),
                 ("device_rate", 0),
                 ("device_burst", 1),
@@ -99,7 +103,14 @@ SETTINGS: dict[str, Setting] = {
     "stream_maxlen": Setting(
         "NSER_RESULTS_MAXLEN", int, "approximate length cap of the results stream"
     ),
-    "publish_buffer": Setting("NSER_MEC_PUBLISH_BUFFER", int, "results kept while Redis is down"),
+    "publish_buffer": Setting(
+        "NSER_MEC_PUBLISH_BUFFER", int, "most results waiting for Redis before windows are refused"
+    ),
+    "publish_timeout_s": Setting(
+        "NSER_MEC_PUBLISH_TIMEOUT_S",
+        float,
+        "longest wait for Redis to take a result (then UNAVAILABLE)",
+    ),
     "grace_seconds": Setting(
         "NSER_MEC_GRACE_SECONDS", float, "time to drain in-flight work on stop"
     ),

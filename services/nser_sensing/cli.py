@@ -85,7 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the scenes and the link delays"
     )
-    parser.add_argument("--max-attempts", type=int, default=5, help="sends per window")
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=ClientConfig.max_attempts,
+        help="sends per window, the first included",
+    )
     parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds")
     parser.add_argument("--out", type=Path, help="write the full report here (JSON)")
     add_transport_arguments(parser)  # --tls-ca, --device-certs, --insecure

@@ -60,7 +60,9 @@ class ClientConfig:
     model: str = ""  # empty: the server's default model
     stream: bool = False  # ClassifyStream per device instead of unary Classify
     realtime: bool = True  # pace windows at the hop rate; False: as fast as answers come
-    max_attempts: int = 5  # sends per window, the first included
+    # Sends per window, the first included: with the backoff below, a window is retried for
+    # about 5-9 s, long enough to outlast a MEC restart (its models load in seconds).
+    max_attempts: int = 10
     backoff_s: float = 0.05  # first retry waits about this long, then doubles
     backoff_max_s: float = 2.0
     rpc_timeout_s: float = 30.0
@@ -75,15 +77,25 @@ class ClientConfig:
             raise NserError("connect and RPC timeouts must be > 0 seconds")
 
 
+# While the MEC is unreachable the channel fails calls at once and tries to reconnect with its
+# own backoff, which grows to 2 minutes by default; capped at 2 s, a device is back within about
+# 2 s of a restarted MEC, inside the retries of its waiting windows.
+CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
+
 async def connect(
     target: str, timeout_s: float, credentials: grpc.ChannelCredentials | None = None
 ) -> grpc.aio.Channel:
     """An open channel to `target` (TLS with `credentials`, else plaintext), or
     MecUnreachableError once `timeout_s` of retries ran out."""
     if credentials is None:
-        channel = grpc.aio.insecure_channel(target)
+        channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
     else:
-        channel = grpc.aio.secure_channel(target, credentials)
+        channel = grpc.aio.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
     try:
         await asyncio.wait_for(channel.channel_ready(), timeout_s)
     except TimeoutError:

@@ -4,10 +4,12 @@
     nser up --duration 30 --placement cloud   # the MEC behind the distant-cloud link instead
     nser up --compare-placement               # both, and the comparison the paper argues for
 
-Every service is a child process on free loopback ports; Ctrl-C, the end of `--duration`, or the
-death of any service stops them all (the summary says which died and why). The run's folder
-(`--out`, default runs/up-<time>) holds summary.json, summary.md, the devices' reports and every
-service's log.
+Every service is a child process on free loopback ports. A service that dies is restarted, as
+compose's restart policy would (services/nser_up/supervisor.py), and the summary lists the
+restarts; one that keeps dying, Ctrl-C, or the end of `--duration` stops them all. The run's
+folder (`--out`, default runs/up-<time>) holds summary.json, summary.md (written as far as the
+run got, also when it stopped early), the devices' reports, Redis's data (`redis/`: the stream
+and the alert history) and every service's log.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class StopRequest:
 
 
 STOP = StopRequest()
+SUPERVISION_INTERVAL_S = 0.25  # how soon a dead service is noticed
 
 
 class InterruptedRunError(Exception):
@@ -153,52 +156,80 @@ def _config(args: argparse.Namespace) -> UpConfig:
 
 
 def run_once(config: UpConfig, command: str) -> dict[str, Any]:
-    """One run: start, play, watch, stop, summarise. Raises ChildProcessError if a service died."""
+    """One run: start, play, watch, stop, summarise. NserError if it stopped early (a service in
+    a crash loop, Ctrl-C); its summary so far is written all the same."""
     config.out.mkdir(parents=True, exist_ok=True)
     network = Network(config, before_each_start=STOP.check)
     started = time.monotonic()
     failure: str | None = None
     summary: dict[str, Any] = {}
     try:
-        network.start_services()
-        endpoints = network.endpoints()
-        print(endpoints, flush=True)
-        network.start_devices()
-        assert network.mec is not None
-        assert network.decision is not None
-        mec_metrics = network.mec.metrics_url
-        deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
-        tty = sys.stdout.isatty()
-        soak = Soak(network, mec_metrics) if config.soak_interval_s else None
-        while time.monotonic() < deadline and not network.devices_done():
-            STOP.check()
-            network.check()
-            if soak is not None and soak.due(config.soak_interval_s):
-                soak.sample()
-            view = render(snapshot(network.http, mec_metrics, network.decision.url),
-                          time.monotonic() - started, config.duration_s)  # fmt: skip
-            if tty:  # the screen is redrawn: the endpoints stay at its foot
-                print("\033[2J\033[H" + view + "\n\n" + endpoints, flush=True)
-            else:
-                print(view + "\n", flush=True)
-            STOP.event.wait(1.0 if tty else 5.0)
-        STOP.check()
-        network.check()
-        time.sleep(2.0)  # the last windows reach the decision service
-        if soak is not None:
-            soak.sample()
-            soak.write(config, command)
-        summary = summarise(network, config, command, time.monotonic() - started)
-    except InterruptedRunError as exc:
-        failure = f"interrupted by {exc}"
-    except ChildProcessError as exc:
-        failure = str(exc)
+        try:
+            summary = _play(network, config, command, started)
+        except InterruptedRunError as exc:
+            failure = f"interrupted by {exc}"
+        except ChildProcessError as exc:
+            failure = str(exc)
+        if failure is not None and network.decision is not None:  # while the services answer
+            try:
+                summarise(network, config, command, time.monotonic() - started, failure)
+            except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+                log.warning("no summary of the stopped run: %s", exc)
     finally:
         network.stop()
     if failure:
         (config.out / "failure.txt").write_text(failure + "\n")
         raise NserError(f"the run stopped early: {failure}")
     return summary
+
+
+def _play(network: Network, config: UpConfig, command: str, started: float) -> dict[str, Any]:
+    """Start the network, play the scenario with a live view, and summarise it."""
+    network.start_services()
+    endpoints = network.endpoints()
+    print(endpoints, flush=True)
+    network.start_devices()
+    assert network.mec is not None
+    assert network.decision is not None
+    mec_metrics = network.mec.metrics_url
+    deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
+    tty = sys.stdout.isatty()
+    soak = Soak(network, mec_metrics) if config.soak_interval_s else None
+    shown_at = -math.inf
+    while time.monotonic() < deadline and not network.devices_done():
+        STOP.check()
+        network.check()
+        if soak is not None and soak.due(config.soak_interval_s):
+            soak.sample()
+        if time.monotonic() - shown_at >= (1.0 if tty else 5.0):
+            shown_at = time.monotonic()
+            view = render(snapshot(network.http, mec_metrics, network.decision.url),
+                          shown_at - started, config.duration_s)  # fmt: skip
+            view += _supervision_line(network)
+            if tty:  # the screen is redrawn: the endpoints stay at its foot
+                print("\033[2J\033[H" + view + "\n\n" + endpoints, flush=True)
+            else:
+                print(view + "\n", flush=True)
+        STOP.event.wait(SUPERVISION_INTERVAL_S)
+    STOP.check()
+    network.check()
+    time.sleep(2.0)  # the last windows reach the decision service
+    if soak is not None:
+        soak.sample()
+        soak.write(config, command)
+    return summarise(network, config, command, time.monotonic() - started)
+
+
+def _supervision_line(network: Network) -> str:
+    restarts = network.supervisor.restarts()
+    down = network.supervisor.down()
+    failed = network.device_failures()
+    if not (restarts or down or failed):
+        return ""
+    parts = [f"{name} restarted {len(crashes)}x" for name, crashes in restarts.items()]
+    parts += [f"{name} down, restarting" for name in down]
+    parts += [f"devices ({scene}) died with exit code {code}" for scene, code in failed.items()]
+    return "\nsupervision: " + "; ".join(parts)
 
 
 class Soak:
@@ -256,7 +287,9 @@ def _shown(config: UpConfig) -> dict[str, Any]:
     return shown
 
 
-def summarise(network: Network, config: UpConfig, command: str, wall_s: float) -> dict[str, Any]:
+def summarise(
+    network: Network, config: UpConfig, command: str, wall_s: float, failure: str | None = None
+) -> dict[str, Any]:
     assert network.decision is not None
     decision_metrics = network.http.get(f"{network.decision.url}/metrics").text
     reports = {scene: config.out / f"sense-{scene}.json" for scene, _ in network.sensing}
@@ -267,7 +300,11 @@ def summarise(network: Network, config: UpConfig, command: str, wall_s: float) -
         "wall_s": wall_s,
         "ground_truth": ground_truth(reports, network.http, network.decision.url),
         "latency_ms": latency_table(decision_metrics),
+        "restarts": network.supervisor.restarts(),
+        "device_failures": network.device_failures(),
     }
+    if failure is not None:
+        summary["failure"] = failure
     if network.prometheus is not None:
         time.sleep(2.5)  # one more scrape
         summary["prometheus"] = {

@@ -1,5 +1,11 @@
 """The network of child processes `nser up` runs, started in dependency order, each waited on
-until healthy, watched while it runs, and always stopped, in reverse order.
+until healthy, supervised while it runs (a service that dies is restarted: supervisor.py), and
+always stopped, in reverse order. A device group that dies is not restarted (its devices would
+replay their scene from the start); the summary says so.
+
+Redis keeps its data in the run folder's `redis/` (an append-only file, fsync before every
+answer), so a restarted Redis has the stream and the alerts back, and the alert history of a run
+can be read after it ends.
 
 Secure by default: a development PKI (nser_shared.tls) in the run folder's `credentials/` (or
 `--credentials DIR`) gives the MEC mutual TLS with one certificate per device, the decision and
@@ -21,6 +27,7 @@ from nser_models.served import SERVED_MODEL
 from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
 from nser_shared.credential_files import read_secret
 from nser_shared.device_ids import fleet_device_ids
+from nser_shared.features import WINDOW_HOP_S
 from nser_shared.processes import (
     Child,
     ChildProcessError,
@@ -34,6 +41,7 @@ from nser_shared.processes import (
 from nser_shared.tls import PkiLayout, create_dev_pki
 from nser_up.prometheus import PrometheusChild, scrape_config
 from nser_up.scenarios import split_devices
+from nser_up.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 # Decision webhooks and NWDAF notifications go out signed, with the one key (webhook.secret).
@@ -60,6 +68,12 @@ class UpConfig:
     credentials: Path | None = None  # a `nser credentials` folder; None: out/credentials
     soak_interval_s: float = 0.0  # > 0: sample memory, throughput and latency (soak.py)
     soak_warmup_s: float = 60.0
+    decision_replicas: int = 1  # sharing the decision group's work
+    hop_s: float = WINDOW_HOP_S  # seconds between a device's windows
+    sent_logs: bool = False  # devices log each settled window to sent-<scene>.jsonl
+
+    def sent_log(self, scene: str) -> Path:
+        return self.out / f"sent-{scene}.jsonl"
 
     def device_ids(self) -> list[str]:
         """Every device of the scenario, as the sensing processes will name them."""
@@ -83,11 +97,13 @@ class Network:
         self.redis: RedisChild | None = None
         self.redis_url = config.redis_url or ""
         self.mec: MecChild | None = None
-        self.decision: HttpServiceChild | None = None
+        self.decision: HttpServiceChild | None = None  # the first replica: its REST API is read
+        self.decisions: list[HttpServiceChild] = []
         self.nwdaf: HttpServiceChild | None = None
         self.sensing: list[tuple[str, Child]] = []  # (scene, child)
         self.prometheus: PrometheusChild | None = None
         self.pki: PkiLayout | None = None
+        self.supervisor = Supervisor()
         if not config.insecure:  # keeps an existing CA, adds what is missing (devices)
             folder = config.credentials or config.out / "credentials"
             self.pki = create_dev_pki(folder, config.device_ids()).layout
@@ -104,18 +120,22 @@ class Network:
             headers={"Authorization": f"Bearer {token}"},
         )
 
-    def _start(self, child: Child) -> None:
+    def _start(self, child: Child, *, supervised: bool = True) -> None:
         self.before_each_start()
         self.children.append(child)
         log.info("starting %s", child.name)
         child.start()
+        if supervised:
+            self.supervisor.watch(child)
 
     def start_services(self) -> None:
         """Redis, MEC, analytics, decision, Prometheus: each healthy before the next."""
         pki = self.pki
         if not self.redis_url:
             password = None if pki is None else read_secret(pki.redis_password, "Redis password")
-            self.redis = RedisChild(free_port(), self.logs, password=password)
+            self.redis = RedisChild(
+                free_port(), self.config.out / "redis", appendfsync="always", password=password
+            )
             self.redis_url = self.redis.url
             self._start(self.redis)
         self.mec = MecChild(
@@ -123,7 +143,11 @@ class Network:
         )
         self._start(self.mec)
         self.nwdaf = self._http_service("nser_nwdaf", "nwdaf")
-        self.decision = self._http_service("nser_decision", "decision")
+        for replica in range(1, self.config.decision_replicas + 1):
+            suffix = "" if replica == 1 else f"-{replica}"
+            consumer = ["--consumer", f"decision-{replica}"]
+            self.decisions.append(self._http_service("nser_decision", "decision", consumer, suffix))
+        self.decision = self.decisions[0]
         binary = shutil.which("prometheus")
         if self.config.prometheus and binary is None:
             log.warning(
@@ -162,9 +186,12 @@ class Network:
             lines.append("  insecure: plaintext, no API tokens")
         return "\n".join(lines)
 
-    def _http_service(self, module: str, name: str) -> HttpServiceChild:
+    def _http_service(
+        self, module: str, name: str, extra_args: list[str] | None = None, suffix: str = ""
+    ) -> HttpServiceChild:
+        """`module` on a free port; `suffix` tells replicas apart (log file, child name)."""
         port = free_port()
-        args = ["--port", str(port), *tls_args(self.pki)]
+        args = ["--port", str(port), *tls_args(self.pki), *(extra_args or [])]
         if self.pki is not None:
             args += ["--tokens-file", str(self.pki.root / TOKENS_FILE)]
             args += [SIGNING_KEY_OPTION[module], str(self.pki.webhook_secret)]
@@ -173,7 +200,8 @@ class Network:
         ca = None if self.pki is None else self.pki.ca_cert
         # REDIS_URL in the environment, not on the command line: it may hold the password.
         env = {"REDIS_URL": self.redis_url}
-        child = HttpServiceChild(module, args, self.logs / f"{name}.log", port, ca, env)
+        child = HttpServiceChild(module, args, self.logs / f"{name}{suffix}.log", port, ca, env)
+        child.name = module + suffix
         self._start(child)
         return child
 
@@ -185,10 +213,13 @@ class Network:
                     "--scene", scene, "--devices", str(count), "--first-device", str(first),
                     "--cells", str(c.cells), "--profile", c.link_profile, "--dtype", c.dtype,
                     "--duration", f"{c.duration_s:g}", "--seed", str(c.seed),
-                    "--out", str(c.out / f"sense-{scene}.json"), *self._device_tls()]  # fmt: skip
+                    "--hop", f"{c.hop_s:g}", "--out", str(c.out / f"sense-{scene}.json"),
+                    *self._device_tls()]  # fmt: skip
+            if c.sent_logs:
+                args += ["--sent-log", str(c.sent_log(scene))]
             child = Child(f"sensing ({scene})", args, self.logs / f"sense-{scene}.log")
             self.sensing.append((scene, child))
-            self._start(child)
+            self._start(child, supervised=False)
 
     def _device_tls(self) -> list[str]:
         if self.pki is None:
@@ -196,13 +227,16 @@ class Network:
         return ["--tls-ca", str(self.pki.ca_cert), "--device-certs", str(self.pki.devices)]
 
     def check(self) -> None:
-        """ChildProcessError naming the first service that died (sensing may finish)."""
-        for child in self.children:
-            if any(child is s for _, s in self.sensing):
-                if child.process is not None and child.process.poll() not in (None, 0):
-                    child.check_alive()
-                continue
-            child.check_alive()
+        """Restart the services that died (CrashLoopError if one keeps dying)."""
+        self.supervisor.poll()
+
+    def device_failures(self) -> dict[str, int]:
+        """Scene -> exit code of each device group that died (a finished one exits 0)."""
+        return {
+            scene: code
+            for scene, child in self.sensing
+            if child.process is not None and (code := child.process.poll()) not in (None, 0)
+        }
 
     def pids(self) -> dict[str, int]:
         """Name -> pid of every running child (for the soak report's memory figures)."""

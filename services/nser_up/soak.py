@@ -1,7 +1,7 @@
 """The soak report of `nser up --soak-interval S`: does anything grow without bound?
 
 Every S seconds the run samples, from the services' own interfaces: the MEC's answered and
-refused windows and the results it had to drop, the decision service's end-to-end histogram,
+refused windows (and those refused for want of Redis), the decision service's end-to-end histogram,
 every child process's resident memory (/proc/<pid>/status), Redis's used memory and the
 results stream's length. The report gives per interval the throughput, the end-to-end latency
 percentiles of the windows decided in that interval (from the histogram's bucket differences,
@@ -45,7 +45,7 @@ class SoakSample:
     at_s: float  # seconds since the run started
     windows_answered: float  # the MEC's OK answers, cumulative
     windows_refused: float  # the MEC's answers with any other status, cumulative
-    publish_dropped: float  # results the MEC dropped from its full retry buffer, cumulative
+    publish_refused: float  # windows the MEC refused for want of Redis, cumulative
     end_to_end: Buckets  # the decision service's end-to-end histogram, cumulative
     rss_mib: dict[str, float | None]  # process name -> resident memory
     redis_used_mib: float | None
@@ -72,7 +72,7 @@ def take_sample(
         at_s=at_s,
         windows_answered=answered,
         windows_refused=every - answered,
-        publish_dropped=sample_value(mec_metrics, "nser_mec_publish_dropped_total"),
+        publish_refused=sample_value(mec_metrics, "nser_mec_publish_refused_total"),
         end_to_end=histogram_buckets(decision_metrics, END_TO_END),
         rss_mib={name: rss_mib(pid) for name, pid in pids.items()},
         redis_used_mib=used,
@@ -100,7 +100,7 @@ def intervals(samples: list[SoakSample]) -> list[dict[str, Any]]:
                 "until_s": round(b.at_s, 1),
                 "windows_per_s": round((b.windows_answered - a.windows_answered) / seconds, 2),
                 "refused": b.windows_refused - a.windows_refused,
-                "publish_dropped": b.publish_dropped - a.publish_dropped,
+                "publish_refused": b.publish_refused - a.publish_refused,
                 "decided": delta[-1][1] if delta else 0.0,
                 **{f"p{round(q * 100)}_ms": _ms(histogram_quantile(q, delta)) for q in QUANTILES},
                 "rss_mib": b.rss_mib,
@@ -155,7 +155,7 @@ def soak_report(
             "windows_answered": last.windows_answered - first.windows_answered,
             "windows_per_s": round((last.windows_answered - first.windows_answered) / seconds, 2),
             "refused": last.windows_refused - first.windows_refused,
-            "publish_dropped": last.publish_dropped - first.publish_dropped,
+            "publish_refused": last.publish_refused - first.publish_refused,
             **{f"p{round(q * 100)}_ms": _ms(histogram_quantile(q, whole)) for q in QUANTILES},
         },
         "memory": memory_growth(samples, warmup_s),
@@ -180,8 +180,8 @@ def soak_markdown(report: Mapping[str, Any]) -> str:
         f"{t['seconds']:.0f} s.",
         "",
         f"Throughput {t['windows_per_s']:.1f} windows/s ({t['windows_answered']:.0f} answered), "
-        f"refused {t['refused']:.0f}, results dropped {t['publish_dropped']:.0f}; end-to-end "
-        f"latency p50 {_fmt(t['p50_ms'])} ms, p95 {_fmt(t['p95_ms'])} ms, "
+        f"refused {t['refused']:.0f} (for want of Redis {t['publish_refused']:.0f}); "
+        f"end-to-end latency p50 {_fmt(t['p50_ms'])} ms, p95 {_fmt(t['p95_ms'])} ms, "
         f"p99 {_fmt(t['p99_ms'])} ms.",
         "",
         f"## Memory: after the {report['warmup_s']:.0f} s warm-up against the end",
@@ -202,7 +202,7 @@ def soak_markdown(report: Mapping[str, Any]) -> str:
         "",
         "## Over time",
         "",
-        "| until s | windows/s | decided | p50 ms | p95 ms | p99 ms | refused | dropped | "
+        "| until s | windows/s | decided | p50 ms | p95 ms | p99 ms | refused | no Redis | "
         + " | ".join(f"{n} MiB" for n in names)
         + " | Redis MiB | stream length |",
         "|" + "---:|" * (10 + len(names)),
@@ -212,7 +212,7 @@ def soak_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"| {row['until_s']:.0f} | {row['windows_per_s']:.1f} | {row['decided']:.0f} | "
             f"{_fmt(row['p50_ms'])} | {_fmt(row['p95_ms'])} | {_fmt(row['p99_ms'])} | "
-            f"{row['refused']:.0f} | {row['publish_dropped']:.0f} | {memory} | "
+            f"{row['refused']:.0f} | {row['publish_refused']:.0f} | {memory} | "
             f"{_fmt(row['redis_used_mib'])} | {_fmt(row['stream_length'], 0)} |"
         )
     return "\n".join(lines) + "\n"

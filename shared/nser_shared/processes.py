@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 # Children start by fork and exec (`_die_with_parent` runs between the two). gRPC's fork
 # handlers exist for processes that go on using gRPC after a fork; ours exec at once, and those
@@ -141,14 +142,26 @@ def grpc_channel(address: str, pki: PkiLayout | None) -> grpc.Channel:
     return grpc.secure_channel(address, credentials)
 
 
+AppendFsync = Literal["always", "everysec"]
+
+
 class RedisChild(Child):
-    """A private `redis-server` on a loopback port; with `persistent`, an append-only file in
-    `workdir` (fsync every write) lets it restart with its data, else it keeps nothing. With a
-    `password`, clients must AUTH with it (`requirepass`; `url` carries it, so never log `url`:
-    `safe_url` is the one to show)."""
+    """A private `redis-server` on a loopback port, its files in `workdir`.
+
+    With `appendfsync`, an append-only file lets it restart with its data: "always" fsyncs
+    before Redis answers a write, so what it acknowledged survives a power cut; "everysec"
+    writes it to the kernel before answering (a kill -9 of Redis loses nothing) and fsyncs once
+    a second (a power cut can cost the last second or two). Without it, Redis keeps nothing.
+    With a `password`, clients must AUTH with it (`requirepass`; `url` carries it, so never log
+    `url`: `safe_url` is the one to show)."""
 
     def __init__(
-        self, port: int, workdir: Path, persistent: bool = False, password: str | None = None
+        self,
+        port: int,
+        workdir: Path,
+        *,
+        appendfsync: AppendFsync | None = None,
+        password: str | None = None,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -158,8 +171,10 @@ class RedisChild(Child):
             )
         args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                 "--dir", str(workdir)]  # fmt: skip
-        args += ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
-            "--appendonly", "no"]  # fmt: skip
+        if appendfsync is None:
+            args += ["--appendonly", "no"]
+        else:
+            args += ["--appendonly", "yes", "--appendfsync", appendfsync]
         # The password goes in a config file (0600), not on the command line where ps shows it.
         self.config = workdir / f"redis-{port}.conf"
         if password is not None:

@@ -9,12 +9,10 @@ Plaintext (`--insecure`): these tests are about faults, not transport security.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +23,13 @@ from support.processes import free_port, wait_until
 
 from nser_decision.metrics import CONSUMER_GROUP
 from nser_decision.policy import Decision, Policy
-from nser_decision.store import ALERTS, COUNTS, alert_key
+from nser_decision.store import COUNTS
 from nser_sensing.sentlog import read_sent_log
 from nser_shared.backlog import GroupBacklog, read_backlogs
-from nser_shared.consumer import ConsumerConfig
 from nser_shared.processes import Child, HttpServiceChild, MecChild
 from nser_shared.prom import sample_value
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_up.reconcile import DONE, Reconciliation, duplicated_alerts, stored_alerts
 
-DONE = ConsumerConfig(group=CONSUMER_GROUP)  # where the decision layer marks each result done
 # The replicas' policy: every alerting window is in an alert (no evidence needed first).
 POLICY = Policy(evidence_threshold=0.0)
 
@@ -120,57 +116,6 @@ def wait_drained(redis_url: str, timeout_s: float = 60.0) -> None:
     wait_until(lambda: group_backlog(redis_url) == (0, 0), timeout_s, "the decision group drained")
 
 
-@dataclass
-class Reconciliation:
-    """What the devices were told, against what reached the stream and the decision layer."""
-
-    log: list[dict[str, Any]]
-    copies: Counter[str]  # result id -> entries in the stream (the MEC may publish twice)
-    records: dict[str, ResultRecord]
-    applied: dict[str, int]  # result id -> times its effect was applied (the done marker)
-    redelivered: dict[str, int]
-    acked: dict[str, dict[str, Any]] = field(init=False)  # result id -> its OK log line
-    failed: list[dict[str, Any]] = field(init=False)  # windows the devices gave up on
-    lost: set[str] = field(init=False)  # acknowledged, never in the stream
-    orphans: set[str] = field(init=False)  # in the stream, the device never told
-
-    def __post_init__(self) -> None:
-        self.acked = {line["result_id"]: line for line in self.log if line["status"] == "OK"}
-        self.failed = [line for line in self.log if line["status"] != "OK"]
-        self.lost = set(self.acked) - set(self.records)
-        self.orphans = set(self.records) - set(self.acked)
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "windows": len(self.log),
-            "acknowledged": len(self.acked),
-            "failed": len(self.failed),
-            "stream_entries": sum(self.copies.values()),
-            "decided": len(self.applied),
-            "redelivered": sum(self.redelivered.values()),
-            "lost": len(self.lost),
-            "orphans": len(self.orphans),
-        }
-
-
-def reconcile(client: redis.Redis, log: list[dict[str, Any]]) -> Reconciliation:
-    devices = {line["device_id"] for line in log}
-    copies: Counter[str] = Counter()
-    records: dict[str, ResultRecord] = {}
-    for _, fields in client.xrange(RESULTS_STREAM):
-        record = ResultRecord.from_fields(fields)
-        if record.device_id in devices:
-            copies[record.result_id] += 1
-            records[record.result_id] = record
-    applied, redelivered = {}, {}
-    for result_id in records:
-        marker = client.hgetall(DONE.done_key(result_id))
-        if marker:
-            applied[result_id] = int(marker.get(b"applied", 0))
-            redelivered[result_id] = int(marker.get(b"redelivered", 0))
-    return Reconciliation(log, copies, records, applied, redelivered)
-
-
 def check_every_window_settled_once(rec: Reconciliation) -> None:
     """The log has one line per window, and every device's windows are all there."""
     windows = Counter((line["device_id"], line["sequence"]) for line in rec.log)
@@ -194,16 +139,8 @@ def check_exactly_once(rec: Reconciliation) -> None:
 def check_alerts(client: redis.Redis, rec: Reconciliation) -> int:
     """No alert is duplicated (one per incident), and each device's alerts count each of its
     decided alerting windows once; the number of alerts."""
-    devices = {line["device_id"] for line in rec.log}
-    alerts = []
-    for member in client.zrange(ALERTS, 0, -1):
-        raw = client.get(alert_key(member.decode()))
-        assert raw is not None
-        alert = json.loads(raw)
-        if alert["device_id"] in devices:
-            alerts.append(alert)
-    incidents = Counter(a["incident_id"] for a in alerts)
-    assert max(incidents.values(), default=1) == 1, "duplicated alerts"
+    alerts = stored_alerts(client, {line["device_id"] for line in rec.log})
+    assert duplicated_alerts(alerts) == 0
     windows: Counter[str] = Counter()
     for alert in alerts:
         windows[alert["device_id"]] += alert["windows"]

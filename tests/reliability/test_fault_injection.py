@@ -9,17 +9,15 @@ What the design guarantees, and what these tests hold it to:
 - No alert is duplicated, and alerts count every decided alerting window once (check_alerts).
 - Every window a device sent is settled in its log: acknowledged with a result id, or failed
   with a gRPC status after its retries (windows sent while the MEC was down).
-- Losses the design accepts, each counted or bounded here:
-  * kill -9 of the MEC: results it acknowledged but had not yet handed to Redis (its publish
-    buffer lives in memory; it drains within milliseconds), bounded by the requests in flight
-    at the kill. A result it published whose answer never reached the device is published again
-    when the device retries, under the same result id (nser_shared.results.result_id_for), so
-    the decision layer applies it once.
-  * Redis down: results pushed out of the MEC's full publish buffer, counted exactly by
-    nser_mec_publish_dropped_total. Redis runs with `appendonly yes, appendfsync always`
-    (RedisChild(persistent=True)): what Redis acknowledged is on disk, so a kill -9 loses
-    nothing the MEC or a replica was told was written. With `everysec`, up to a second of
-    acknowledged XADDs (and decisions) could vanish with no counter anywhere.
+- Nothing acknowledged is lost: the MEC answers a window only once Redis has acknowledged its
+  result (nser_mec.publisher), and Redis runs with `appendonly yes, appendfsync always`
+  (RedisChild(appendfsync="always")), so what it acknowledged is on disk and survives its kill -9.
+  A result the MEC published whose answer never reached the device (it died in between) is
+  published again when the device retries, under the same result id
+  (nser_shared.results.result_id_for), so the decision layer applies it once.
+- While Redis is down the MEC refuses windows (UNAVAILABLE: its publish buffer is full, or a
+  result waited too long); the devices retry with backoff, and a window they give up on is in
+  their log as failed, never as acknowledged.
 """
 
 from __future__ import annotations
@@ -41,22 +39,21 @@ from reliability_support import (
     kill9,
     mec_child,
     metric,
-    reconcile,
     wait_drained,
 )
 from support.processes import RedisChild, free_port, wait_until
 
 from nser_shared.processes import HttpServiceChild, MecChild
 from nser_shared.results import RESULTS_STREAM
+from nser_up.reconcile import reconcile
 
 DEVICES = 6  # two windows a second each: 12 windows/s of steady load
-PUBLISH_BUFFER = 20  # small, so that a Redis outage overflows it (and the drops are counted)
-OVERFLOW = PUBLISH_BUFFER // 2  # drops to wait for while Redis is down (about 2.5 s at 12/s)
+PUBLISH_BUFFER = 20  # small, so that a Redis outage fills it (and windows are refused)
 
 
 class Network:
     def __init__(self, workdir: Path) -> None:
-        self.redis = RedisChild(free_port(), workdir, persistent=True)
+        self.redis = RedisChild(free_port(), workdir, appendfsync="always")
         self.redis.start()
         self.mec: MecChild = mec_child(
             self.redis.url, workdir, "--publish-buffer", str(PUBLISH_BUFFER)
@@ -97,18 +94,18 @@ def _settle(network: Network, fleet: Fleet) -> tuple[list[dict[str, object]], fl
     return log, time.time()
 
 
-def _wait_dropped(metrics_url: str, count: float, timeout_s: float = 30.0) -> None:
-    """Until the MEC has counted `count` dropped results; polled 4 times a second (a scrape is
-    work for the MEC under test), a slow scrape counting as not yet."""
+def _wait_refused(metrics_url: str, count: float, timeout_s: float = 30.0) -> None:
+    """Until the MEC has refused `count` windows for want of Redis; polled 4 times a second (a
+    scrape is work for the MEC under test), a slow scrape counting as not yet."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if metric(metrics_url, "nser_mec_publish_dropped_total") >= count:
+            if metric(metrics_url, "nser_mec_publish_refused_total") >= count:
                 return
         except httpx.TimeoutException:
             pass
         time.sleep(0.25)
-    raise TimeoutError(f"the MEC dropped fewer than {count:.0f} results in {timeout_s} s")
+    raise TimeoutError(f"the MEC refused fewer than {count:.0f} windows in {timeout_s} s")
 
 
 def test_mec_killed_and_restarted_under_load(network: Network) -> None:
@@ -128,15 +125,15 @@ def test_mec_killed_and_restarted_under_load(network: Network) -> None:
     check_every_window_settled_once(rec)
     check_exactly_once(rec)
     check_alerts(network.redis.client(), rec)
-    # Windows sent while the MEC was down failed UNAVAILABLE after their retries, no others.
-    assert rec.failed, "no window was sent while the MEC was down"
-    assert {line["status"] for line in rec.failed} == {"UNAVAILABLE"}
+    # Windows sent while the MEC was down were retried until it was back, or failed
+    # UNAVAILABLE past their retries: never acknowledged without a result.
+    assert all(line["status"] == "UNAVAILABLE" for line in rec.failed)
     assert all(line["at"] >= killed_at for line in rec.failed)
+    retried = [line for line in rec.acked.values() if line["attempts"] > 1]
+    assert retried, "no window was retried through the outage"
     # Recovery: the devices were answered again by the restarted MEC.
     assert any(line["at"] > ready_at for line in rec.acked.values())
-    # Acknowledged but never published: only what was in flight at the kill.
-    assert len(rec.lost) <= DEVICES, rec.lost
-    assert all(killed_at - 1.0 <= rec.acked[r]["at"] <= killed_at + 0.5 for r in rec.lost)
+    assert rec.lost == set(), "acknowledged windows whose results never reached the stream"
     # Published but never acknowledged: the answer died with the MEC.
     assert len(rec.orphans) <= DEVICES, rec.orphans
     for result_id in rec.orphans:
@@ -178,31 +175,31 @@ def test_decision_replica_killed_with_results_pending_is_taken_over(network: Net
 
 def test_redis_killed_and_restarted_under_load(network: Network) -> None:
     mec_metrics = network.mec.metrics_url
-    dropped_before = metric(mec_metrics, "nser_mec_publish_dropped_total")
+    refused_before = metric(mec_metrics, "nser_mec_publish_refused_total")
     # 11 s of audio: windows are sent from 3 s on, the kill comes about 2 s later, the outage
-    # lasts about 2.5 s, and the devices go on sending for about 3.5 s once Redis is back.
+    # lasts until the MEC has refused windows for want of Redis (its buffer of 20 fills in under
+    # 2 s at 12 windows/s), and the devices go on sending for a few seconds once Redis is back.
     fleet = network.fleet(first_device=20, seconds=11.0)
     fleet.wait_settled(4 * DEVICES)
-    kill9(network.redis)
-    # The MEC keeps answering; its publish buffer overflows. Redis stays down until the MEC has
-    # dropped OVERFLOW results (the oldest first): many more than the pipeline in flight at the
-    # kill, whose results may have landed, so some of the dropped are lost for certain.
-    _wait_dropped(mec_metrics, dropped_before + OVERFLOW)
+    killed_at = kill9(network.redis)
+    _wait_refused(mec_metrics, refused_before + 1)
     network.redis.start()
+    back_at = time.time()
     log, _ = _settle(network, fleet)
     client = network.redis.client()
     rec = reconcile(client, log)
-    dropped = metric(mec_metrics, "nser_mec_publish_dropped_total") - dropped_before
-    print("Redis kill -9:", rec.summary(), f"dropped by the MEC {dropped:.0f}")
+    refused = metric(mec_metrics, "nser_mec_publish_refused_total") - refused_before
+    print("Redis kill -9:", rec.summary(), f"refused by the MEC {refused:.0f}")
 
     check_every_window_settled_once(rec)
     check_exactly_once(rec)
     check_alerts(client, rec)
-    assert (rec.failed, rec.orphans) == ([], set())  # the devices never noticed
-    # Every acknowledged result missing from the stream was pushed out of the MEC's buffer and
-    # counted there (a drop may also hit a result whose XADD had landed as Redis died).
-    assert dropped > 0, "the outage did not overflow the publish buffer"
-    assert 0 < len(rec.lost) <= dropped
+    assert rec.lost == set(), "acknowledged windows whose results never reached the stream"
+    # A window the devices gave up on was refused while Redis was away, and its result may
+    # still have reached the stream when Redis came back (an orphan, never a loss).
+    assert all(line["status"] == "UNAVAILABLE" for line in rec.failed)
+    assert all(killed_at <= line["at"] <= back_at + 3.0 for line in rec.failed)
+    assert any(line["at"] > back_at for line in rec.acked.values()), "no answer after recovery"
     urls = [replica.url for replica in network.replicas.values()]
     wait_until(
         lambda: all(httpx.get(f"{u}/readyz", timeout=5).status_code == 200 for u in urls),

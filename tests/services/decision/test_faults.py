@@ -82,7 +82,7 @@ def test_replica_killed_mid_batch_is_taken_over_without_loss_or_duplicates(
 
 @pytest.mark.slow
 def test_redis_restart_under_load_the_service_reconnects_and_resumes(tmp_path: Path) -> None:
-    redis_server = RedisChild(free_port(), tmp_path, persistent=True)
+    redis_server = RedisChild(free_port(), tmp_path, appendfsync="always")
     redis_server.start()
     replica = _replica("replica", redis_server.url, tmp_path)
     replica.start()

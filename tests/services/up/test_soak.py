@@ -14,7 +14,7 @@ def sample(
         at_s=at_s,
         windows_answered=answered,
         windows_refused=0.0,
-        publish_dropped=0.0,
+        publish_refused=0.0,
         end_to_end=buckets,
         rss_mib={"mec": rss},
         redis_used_mib=2.0,

@@ -1,8 +1,9 @@
-"""`nser up` end to end: a short run with real Prometheus, and clean stops when a service dies
-or the user presses Ctrl-C."""
+"""`nser up` end to end: a short run with real Prometheus, every service killed and restarted
+while the run goes on, and a clean stop when the user presses Ctrl-C."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import math
@@ -87,7 +88,7 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
     assert "gRPC (mutual TLS)" in (logs / "mec.log").read_text()
     assert "scheme: https" in (logs / "prometheus.yml").read_text()
     password = read_secret(pki.redis_password, "Redis password")
-    assert f"requirepass {password}" in next(logs.glob("redis-*.conf")).read_text()
+    assert f"requirepass {password}" in next((tmp_path / "redis").glob("redis-*.conf")).read_text()
     everything = stdout + stderr + "".join(p.read_text() for p in logs.glob("*.log"))
     assert password not in everything
     assert "--insecure:" not in everything  # no service warns of plaintext
@@ -101,6 +102,7 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
     assert all(
         s["windows_answered"] == s["windows_sent"] > 0 for s in summary["ground_truth"].values()
     )
+    assert (summary["restarts"], summary["device_failures"]) == ({}, {})
     ours = summary["latency_ms"]["end_to_end"]
     theirs = summary["prometheus"]
     for q in ("p50", "p99"):
@@ -118,17 +120,51 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
         assert (tmp_path / "logs" / log).is_file()
 
 
+SERVICES = ("redis-server", "nser_mec", "nser_nwdaf", "nser_decision")
+
+
 @pytest.mark.slow
-def test_a_dead_service_ends_the_run_with_its_name_and_no_orphans(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus", "--insecure")
+def test_every_service_killed_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None:
+    up = _start_up(tmp_path, "--duration", "40", "--no-prometheus", "--insecure")
     children = _wait_for_devices(up)
-    decision = next(pid for pid, cmd in children.items() if "nser_decision" in cmd)
-    os.kill(decision, signal.SIGKILL)
-    _, stderr = up.communicate(timeout=120)
-    assert up.returncode == 1
-    assert "nser_decision exited with code -9" in stderr
-    assert "the run stopped early" in stderr
+    for service in SERVICES:  # one after the other, each back before the next is killed
+        pid = next(pid for pid, cmd in _children(up.pid).items() if service in cmd)
+        os.kill(pid, signal.SIGKILL)
+
+        def restarted(service: str = service, old: int = pid) -> bool:
+            if up.poll() is not None:
+                stdout, stderr = up.communicate()
+                raise AssertionError(f"the run ended:\n{stdout[-3000:]}\n{stderr[-3000:]}")
+            return any(service in c and p != old for p, c in _children(up.pid).items())
+
+        wait_until(restarted, 60.0, f"{service} restarted")
+        children.update(_children(up.pid))
+    _, stderr = up.communicate(timeout=300)
+    assert up.returncode == 0, stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {
+        name: [c["exit_code"] for c in crashes] for name, crashes in summary["restarts"].items()
+    } == {service: [-9] for service in SERVICES}
+    assert summary["device_failures"] == {}
+    # The alert history survived Redis's restart: every scene's report was reconciled with it.
+    assert all("error" not in scene for scene in summary["ground_truth"].values())
+    assert sum(s["windows_answered"] for s in summary["ground_truth"].values()) > 0
     wait_until(lambda: not any(_alive(pid) for pid in children), 10.0, "no child left")
+    # The alert history outlives the run: read back from the run folder's Redis data.
+    table = tmp_path / "alerts.csv"
+    browse = subprocess.run([*NSER, "alerts", str(tmp_path), "--csv", str(table)],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert browse.returncode == 0, browse.stderr
+    with table.open() as f:
+        alerted = {row["device_id"] for row in csv.DictReader(f)}
+    truth = summary["ground_truth"].values()
+    assert len(alerted) == sum(s["alerted_of_those"] + s["falsely_alerted"] for s in truth)
+
+
+def test_alerts_of_a_folder_that_is_no_run_is_a_clear_error(tmp_path: Path) -> None:
+    browse = subprocess.run([*NSER, "alerts", str(tmp_path)], capture_output=True, text=True)
+    assert browse.returncode == 1
+    assert "holds no redis/ folder" in browse.stderr
 
 
 @pytest.mark.slow
