@@ -34,6 +34,11 @@ class DecisionMetrics:
             ["change"],
             registry=r,
         )
+        self.alerts_expired = Counter(
+            "nser_decision_alerts_expired_total",
+            "Alerts removed by the retention (age, then count)",
+            registry=r,
+        )
         self.end_to_end = Histogram(
             "nser_decision_end_to_end_seconds",
             "Device capture of a window's last sample to its decision here",

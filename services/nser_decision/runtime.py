@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from typing import Annotated
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
+from redis.exceptions import RedisError
 
 from nser_decision.feed import FeedClients
 from nser_decision.handler import DecisionHandler
@@ -20,6 +23,9 @@ from nser_shared.consumer import ConsumerConfig, StreamConsumer
 from nser_shared.labels import Valence
 
 log = logging.getLogger(__name__)
+
+
+RETENTION_INTERVAL_S = 60.0
 
 
 class Runtime:
@@ -63,7 +69,23 @@ class Runtime:
         self.tasks = [
             asyncio.create_task(self.consumer.run(self.stop), name="consumer"),
             asyncio.create_task(self.webhooks.run(self.stop), name="webhooks"),
+            asyncio.create_task(self.expire_alerts(), name="retention"),
         ]
+
+    async def expire_alerts(self) -> None:
+        """Every RETENTION_INTERVAL_S, remove the alerts past their retention (every replica
+        does it; removing what another already removed is a no-op)."""
+        s = self.settings
+        while not self.stop.is_set():
+            try:
+                removed = await self.store.expire(
+                    time.time(), s.alert_retention_days * 86_400, s.max_alerts
+                )
+                self.metrics.alerts_expired.inc(removed)
+            except RedisError as exc:
+                log.warning("alert retention skipped this round: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), RETENTION_INTERVAL_S)
 
     def running(self) -> bool:
         return bool(self.tasks) and not any(t.done() for t in self.tasks)

@@ -58,6 +58,10 @@ class DecisionSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_feed_clients: int = 64
     feed_queue_events: int = 256
+    # Retention of the alert history: by age, then by count (the oldest go first). A year of
+    # alerts of a city-sized fleet fits in the count; age is what an operator sets.
+    alert_retention_days: float = 90.0
+    max_alerts: int = 1_000_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -66,7 +70,12 @@ class DecisionSettings:
                 problems.append(f"{name} must be within [0, 1]")
         if not self.evidence_threshold >= 0.0:
             problems.append("evidence_threshold must be >= 0")
-        for name in ("incident_gap_seconds", "webhook_backoff_seconds", "webhook_timeout_seconds"):
+        for name in (
+            "incident_gap_seconds",
+            "webhook_backoff_seconds",
+            "webhook_timeout_seconds",
+            "alert_retention_days",
+        ):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be > 0")
         for name in (
@@ -76,6 +85,7 @@ class DecisionSettings:
             "max_body_bytes",
             "max_feed_clients",
             "feed_queue_events",
+            "max_alerts",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
@@ -174,6 +184,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "feed_queue_events": Setting(
         "NSER_DECISION_FEED_QUEUE_EVENTS", int, "events queued per feed client before it is cut"
+    ),
+    "alert_retention_days": Setting(
+        "NSER_DECISION_ALERT_RETENTION_DAYS", float, "alerts older than this are removed"
+    ),
+    "max_alerts": Setting(
+        "NSER_DECISION_MAX_ALERTS", int, "alerts kept at most (the oldest removed first)"
     ),
 }
 

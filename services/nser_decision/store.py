@@ -1,7 +1,8 @@
 """Where the decision service keeps its state in Redis: the one place that names its keys.
 
 nser:decision:alert:{id}         the alert, as JSON
-nser:decision:alerts             sorted set of alert ids by creation time (listing, paging)
+nser:decision:alerts             sorted set of alert ids by creation time (listing, paging,
+                                 retention: AlertStore.expire)
 nser:decision:open:{device_id}   id of the device's latest alert (incident grouping)
 nser:decision:pending:{device}   an incident not yet confirmed (PendingIncident JSON)
 nser:decision:events             capped stream of decided screams that raised no alert
@@ -99,6 +100,26 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
 class AlertStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+
+    async def expire(self, now: float, max_age_s: float, max_alerts: int) -> int:
+        """Remove the alerts created more than `max_age_s` before `now`, then the oldest beyond
+        `max_alerts`; how many were removed. A device whose latest alert is removed starts a
+        new incident with its next alerting window (the handler finds no alert to extend)."""
+        old: list[Any] = await self.redis.zrangebyscore(ALERTS, "-inf", f"({now - max_age_s}")
+        excess = await self.redis.zcard(ALERTS) - len(old) - max_alerts
+        if excess > 0:
+            old += await self.redis.zrange(ALERTS, len(old), len(old) + excess - 1)
+        removed = 0
+        for start in range(0, len(old), 500):
+            chunk = [
+                m.decode() if isinstance(m, bytes) else str(m) for m in old[start : start + 500]
+            ]
+            async with self.redis.pipeline(transaction=True) as tx:
+                tx.delete(*(alert_key(alert_id) for alert_id in chunk))
+                tx.zrem(ALERTS, *chunk)
+                await tx.execute()
+            removed += len(chunk)
+        return removed
 
     async def get(self, alert_id: str) -> Alert:
         raw = await self.redis.get(alert_key(alert_id))

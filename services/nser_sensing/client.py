@@ -60,11 +60,12 @@ class ClientConfig:
     model: str = ""  # empty: the server's default model
     stream: bool = False  # ClassifyStream per device instead of unary Classify
     realtime: bool = True  # pace windows at the hop rate; False: as fast as answers come
-    # Sends per window, the first included: with the backoff below, a window is retried for
-    # about 5-9 s, long enough to outlast a MEC restart (its models load in seconds).
+    # Sends per window, the first included: with the backoff below (jittered down to half), a
+    # window is retried for about 9-18 s, long enough to outlast a MEC restart (its models load
+    # in seconds, more on a busy host) and short enough for an alert to still matter.
     max_attempts: int = 10
     backoff_s: float = 0.05  # first retry waits about this long, then doubles
-    backoff_max_s: float = 2.0
+    backoff_max_s: float = 4.0
     rpc_timeout_s: float = 30.0
     connect_timeout_s: float = 5.0
     seed: int = 0  # link delays and jitter are drawn from (seed, device id)

@@ -20,8 +20,9 @@ reconcile.py counts:
   so not lost), and orphans (results in the stream whose answer never reached the device);
 - recovery: per kill, the seconds from the death being noticed to the service healthy again.
 
-The report goes to chaos.json and chaos.md in `--out`; the exit code is 1 when anything was
-lost, duplicated, applied twice or never decided.
+The report goes to chaos.json and chaos.md in `--out`, the network's logs, Redis data and the
+devices' logs to `--out`/network; the exit code is 1 when anything was lost, duplicated,
+applied twice or never decided.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ class ChaosConfig:
         return 3.0 + self.windows * self.hop_s / self.devices
 
     def network(self) -> UpConfig:
+        """The network's files (logs, Redis data, the devices' logs) go to `out`/network."""
         return UpConfig(
-            out=self.out, devices=self.devices, cells=4, scenario=SCENARIO,
+            out=self.out / "network", devices=self.devices, cells=4, scenario=SCENARIO,
             duration_s=self.duration_s, prometheus=False, seed=self.seed,
             insecure=self.insecure, decision_replicas=2, hop_s=self.hop_s, sent_logs=True,
         )  # fmt: skip
@@ -166,8 +168,8 @@ def run_chaos(config: ChaosConfig) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise NserError("the devices did not finish in time; see the logs in --out")
             network.check()
-            if any(config.network().sent_log(s).exists() for s, _ in network.sensing):
-                killer.poll()  # once windows flow
+            if all(config.network().sent_log(s).exists() for s, _ in network.sensing):
+                killer.poll()  # once every device group's windows flow
             if time.monotonic() - progress_at >= 10.0:
                 progress_at = time.monotonic()
                 print(f"chaos: {len(killer.kills)} kills so far", flush=True)

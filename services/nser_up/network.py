@@ -45,6 +45,7 @@ from nser_up.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 # Decision webhooks and NWDAF notifications go out signed, with the one key (webhook.secret).
+DEVICE_CONNECT_TIMEOUT_S = 60.0
 SIGNING_KEY_OPTION = {
     "nser_decision": "--webhook-secret-file",
     "nser_nwdaf": "--notify-secret-file",
@@ -214,6 +215,8 @@ class Network:
                     "--cells", str(c.cells), "--profile", c.link_profile, "--dtype", c.dtype,
                     "--duration", f"{c.duration_s:g}", "--seed", str(c.seed),
                     "--hop", f"{c.hop_s:g}", "--out", str(c.out / f"sense-{scene}.json"),
+                    # a MEC being restarted as they start up is waited for, not fatal
+                    "--connect-timeout", f"{DEVICE_CONNECT_TIMEOUT_S:g}",
                     *self._device_tls()]  # fmt: skip
             if c.sent_logs:
                 args += ["--sent-log", str(c.sent_log(scene))]

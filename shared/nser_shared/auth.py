@@ -1,13 +1,17 @@
 """API tokens for the nser REST services: roles, the server-side token table, dev credentials.
 
 A token is an opaque `secrets.token_urlsafe(32)` string sent as `Authorization: Bearer <token>`.
-Servers never hold plaintext tokens: `api-tokens.json` lists `{name, role, sha256}` entries, and
-a token is looked up by the SHA-256 of what the client sent, compared with `hmac.compare_digest`
+Servers never hold plaintext tokens: `api-tokens.json` lists `{name, role, sha256, expires}`
+entries (`expires`: ISO 8601 with a time zone, e.g. "2027-01-05T06:00:00Z"; optional), and a
+token is looked up by the SHA-256 of what the client sent, compared with `hmac.compare_digest`
 against every entry. Roles: `reader` (read alerts, the live feed, analytics, subscriptions) and
 `operator` (also acknowledge/resolve alerts and manage subscriptions); operator implies reader.
 
-`write_dev_tokens(dir)` (used by `nser credentials`) makes one token per role: `api-tokens.json`
-for the services, `reader.token` and `operator.token` (plaintext, mode 0600) for clients.
+`write_dev_tokens(dir)` (used by `nser credentials`) makes one token per role, valid for
+`TOKEN_VALIDITY`: `api-tokens.json` for the services, `reader.token` and `operator.token`
+(plaintext, mode 0600) for clients. With `rotate_after_s`, the entries already in the table are
+kept until then (at most), so clients holding them have time to switch; the services reload the
+table when the file changes (nser_shared.http_auth.TokenFile), with no restart.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,7 @@ from typing import Any
 from nser_shared.errors import ConfigurationError
 
 TOKENS_FILE = "api-tokens.json"
+TOKEN_VALIDITY = timedelta(days=30)  # as the development certificates (nser_shared.tls)
 
 
 class Role(StrEnum):
@@ -52,9 +59,18 @@ class TokenEntry:
     name: str  # who holds the token (logged on use; never the token itself)
     role: Role
     sha256: str  # hex digest of the token
+    expires_at: float | None = None  # unix seconds; None: no expiry
 
     def __repr__(self) -> str:
         return f"TokenEntry(name={self.name!r}, role={self.role.value})"
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    def expires_text(self) -> str:
+        if self.expires_at is None:
+            return "never"
+        return datetime.fromtimestamp(self.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -100,12 +116,34 @@ class TokenTable:
         return found
 
     def to_json(self) -> list[dict[str, str]]:
-        return [{"name": e.name, "role": e.role.value, "sha256": e.sha256} for e in self.entries]
+        out = []
+        for e in self.entries:
+            item = {"name": e.name, "role": e.role.value, "sha256": e.sha256}
+            if e.expires_at is not None:
+                item["expires"] = e.expires_text()
+            out.append(item)
+        return out
+
+
+def _expiry(value: Any, where: str) -> float:
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ConfigurationError(
+            f"{where}: expires {value!r} is not an ISO 8601 time with a time zone "
+            "(e.g. 2027-01-05T06:00:00Z)"
+        )
+    return when.timestamp()
 
 
 def _entry(item: Any, where: str) -> TokenEntry:
-    if not isinstance(item, dict) or set(item) != {"name", "role", "sha256"}:
-        raise ConfigurationError(f"{where}: must be an object with exactly name, role and sha256")
+    keys = {"name", "role", "sha256"}
+    if not isinstance(item, dict) or not keys <= set(item) <= keys | {"expires"}:
+        raise ConfigurationError(
+            f"{where}: must be an object with name, role and sha256, and optionally expires"
+        )
     name, role, sha = item["name"], item["role"], item["sha256"]
     if not isinstance(name, str) or not name.strip():
         raise ConfigurationError(f"{where}: name must be a non-empty string")
@@ -113,7 +151,8 @@ def _entry(item: Any, where: str) -> TokenEntry:
         raise ConfigurationError(f"{where} ({name}): role {role!r} is not one of {', '.join(Role)}")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise ConfigurationError(f"{where} ({name}): sha256 must be 64 lowercase hex digits")
-    return TokenEntry(name=name, role=Role(role), sha256=sha)
+    expires = _expiry(item["expires"], f"{where} ({name})") if "expires" in item else None
+    return TokenEntry(name=name, role=Role(role), sha256=sha, expires_at=expires)
 
 
 def new_token() -> str:
@@ -128,16 +167,36 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
-def write_dev_tokens(out_dir: Path) -> dict[Role, str]:
-    """Fresh tokens, one per role: `api-tokens.json` (digests only) for the services and
-    `<role>.token` (plaintext, 0600) for clients, in `out_dir`. Returns the tokens."""
+def write_dev_tokens(
+    out_dir: Path, rotate_after_s: float | None = None, now: float | None = None
+) -> dict[Role, str]:
+    """Fresh tokens, one per role, valid for TOKEN_VALIDITY: `api-tokens.json` (digests only)
+    for the services and `<role>.token` (plaintext, 0600) for clients, in `out_dir`. Without
+    `rotate_after_s` the table holds only the new tokens; with it, the entries already there
+    stay valid for at most `rotate_after_s` more seconds (a rotation). Returns the tokens."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    now = time.time() if now is None else now
+    expires = now + TOKEN_VALIDITY.total_seconds()
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S")
     tokens = {role: new_token() for role in Role}
-    entries = (TokenEntry(f"dev-{role}", role, digest(token)) for role, token in tokens.items())
-    table = TokenTable(tuple(entries))
+    fresh = [
+        TokenEntry(f"dev-{role}-{stamp}", role, digest(token), expires)
+        for role, token in tokens.items()
+    ]
+    kept: list[TokenEntry] = []
+    path = out_dir / TOKENS_FILE
+    if rotate_after_s is not None and path.exists():
+        until = now + rotate_after_s
+        for entry in TokenTable.load(path).entries:
+            if not entry.expired(now):
+                ends = until if entry.expires_at is None else min(entry.expires_at, until)
+                kept.append(replace(entry, expires_at=ends))
+    table = TokenTable(tuple(kept + fresh))
     for role, token in tokens.items():
         write_private(out_dir / token_file_name(role), token + "\n")
-    (out_dir / TOKENS_FILE).write_text(json.dumps(table.to_json(), indent=2) + "\n")
+    partial = path.with_suffix(".json.new")  # replaced in one step: readers never see half
+    partial.write_text(json.dumps(table.to_json(), indent=2) + "\n")
+    partial.replace(path)
     return tokens
 
 

@@ -9,12 +9,17 @@ document. A token is never logged nor echoed: denials name the route and, for 40
 holder (its `name` in the table).
 
 Auth is on exactly when the service has a tokens file; without one the service starts only with
-`insecure` (and says so in a warning): `access_table`.
+`insecure` (and says so in a warning): `access_table`. The file is read again when it changes
+(`TokenFile`: checked at most once a second), so tokens are added, rotated and revoked without a
+restart; a token past its `expires` gets 401.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,11 +64,48 @@ BEARER = _BearerScheme(scheme_name=SCHEME_NAME, description=SCHEME_DESCRIPTION, 
 BearerDeclared = Annotated[None, Depends(BEARER)]
 
 
-def access_table(tokens_file: str, insecure: bool, service: str) -> TokenTable | None:
-    """The service's token table; None (no auth, with a warning) only when `insecure` and no
+class TokenFile:
+    """The token table of `path`, read again whenever the file changes (its size or mtime),
+    checked at most every `check_every_s`. A changed file that does not load keeps the table
+    in use (logged): a half-edited file never locks everyone out."""
+
+    def __init__(self, path: Path, check_every_s: float = 1.0) -> None:
+        self.path = path
+        self.check_every_s = check_every_s
+        self.lock = threading.Lock()
+        self.signature = self._signature()
+        self.current = TokenTable.load(path)  # at start, a bad file is a configuration error
+        self.checked_at = time.monotonic()
+
+    def _signature(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def table(self) -> TokenTable:
+        now = time.monotonic()
+        if now - self.checked_at < self.check_every_s:
+            return self.current
+        with self.lock:
+            self.checked_at = now
+            signature = self._signature()
+            if signature != self.signature:
+                self.signature = signature
+                try:
+                    self.current = TokenTable.load(self.path)
+                    log.info("reloaded %d API tokens from %s", len(self.current.entries), self.path)
+                except ConfigurationError as exc:
+                    log.error("kept the API tokens in use: %s", exc)
+        return self.current
+
+
+def access_table(tokens_file: str, insecure: bool, service: str) -> TokenFile | None:
+    """The service's token file; None (no auth, with a warning) only when `insecure` and no
     tokens file is set; ConfigurationError when neither is set or the file is unusable."""
     if tokens_file:
-        return TokenTable.load(Path(tokens_file))
+        return TokenFile(Path(tokens_file))
     if not insecure:
         env = f"NSER_{service.upper()}"
         raise ConfigurationError(
@@ -75,8 +117,8 @@ def access_table(tokens_file: str, insecure: bool, service: str) -> TokenTable |
     return None
 
 
-def install(app: FastAPI, table: TokenTable | None) -> None:
-    app.state.tokens = table
+def install(app: FastAPI, tokens: TokenFile | None) -> None:
+    app.state.tokens = tokens
 
 
 def bearer_token(request: Request) -> str | None:
@@ -88,8 +130,8 @@ def bearer_token(request: Request) -> str | None:
 
 def check(request: Request, needed: Role) -> TokenEntry | None:
     """The caller's entry (None when auth is off); AccessDeniedError if it may not do `needed`."""
-    table: TokenTable | None = request.app.state.tokens
-    if table is None:
+    tokens: TokenFile | None = request.app.state.tokens
+    if tokens is None:
         return None
     what = f"{request.method} {request.url.path}"
     token = bearer_token(request)
@@ -102,11 +144,19 @@ def check(request: Request, needed: Role) -> TokenEntry | None:
             "`nser credentials` writes reader.token and operator.token",
             None,
         )
-    entry = table.lookup(token)
+    entry = tokens.table().lookup(token)
     if entry is None:
         log.info("401 %s: unknown token", what)
         raise AccessDeniedError(
             401, "the bearer token is not one this service knows", "invalid_token"
+        )
+    if entry.expired(time.time()):
+        log.info("401 %s: the token of %s expired at %s", what, entry.name, entry.expires_text())
+        raise AccessDeniedError(
+            401,
+            f"the bearer token of {entry.name!r} expired at {entry.expires_text()}; "
+            "`nser credentials --rotate-tokens` issues new ones",
+            "invalid_token",
         )
     if not entry.role.grants(needed):
         log.info("403 %s: %s has role %s, needs %s", what, entry.name, entry.role, needed)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from nser_shared.auth import (
+    TOKEN_VALIDITY,
     TOKENS_FILE,
     Role,
     TokenTable,
@@ -19,7 +20,7 @@ from nser_shared.auth import (
     write_dev_tokens,
 )
 from nser_shared.errors import ConfigurationError
-from nser_shared.http_auth import access_table
+from nser_shared.http_auth import TokenFile, access_table
 
 
 def test_dev_tokens_clients_get_plaintext_0600_and_the_server_only_digests(tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def test_lookup_finds_the_holder_and_nothing_for_other_strings(tmp_path: Path) -
     entry = table.lookup(tokens[Role.OPERATOR])
     assert entry is not None
     assert entry.role is Role.OPERATOR
-    assert entry.name == "dev-operator"
+    assert entry.name.startswith("dev-operator-")
     for wrong in ("", "x", tokens[Role.OPERATOR][:-1], tokens[Role.OPERATOR] + "x",
                   digest(tokens[Role.OPERATOR])):  # fmt: skip
         assert table.lookup(wrong) is None
@@ -79,7 +80,9 @@ GOOD = {"name": "ops", "role": "operator", "sha256": "a" * 64}
         ("{", "not JSON"),
         ("[]", "non-empty JSON list"),
         ('{"name": "ops"}', "non-empty JSON list"),
-        (json.dumps([{**GOOD, "extra": 1}]), "exactly name, role and sha256"),
+        (json.dumps([{**GOOD, "extra": 1}]), "name, role and sha256, and optionally expires"),
+        (json.dumps([{**GOOD, "expires": "tomorrow"}]), "not an ISO 8601 time with a time zone"),
+        (json.dumps([{**GOOD, "expires": "2027-01-05T06:00:00"}]), "with a time zone"),
         (json.dumps([{**GOOD, "name": " "}]), "name must be a non-empty string"),
         (json.dumps([{**GOOD, "role": "admin"}]), "role 'admin' is not one of reader, operator"),
         (json.dumps([{**GOOD, "sha256": "A" * 64}]), "64 lowercase hex digits"),
@@ -107,6 +110,47 @@ def test_no_tokens_file_needs_insecure(tmp_path: Path) -> None:
         access_table("", insecure=False, service="nwdaf")
     assert access_table("", insecure=True, service="nwdaf") is None
     write_dev_tokens(tmp_path)
-    table = access_table(str(tmp_path / TOKENS_FILE), insecure=True, service="nwdaf")
-    assert table is not None
-    assert len(table.entries) == 2
+    tokens = access_table(str(tmp_path / TOKENS_FILE), insecure=True, service="nwdaf")
+    assert tokens is not None
+    assert len(tokens.table().entries) == 2
+
+
+def test_tokens_expire_after_their_validity(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    tokens = write_dev_tokens(tmp_path, now=now)
+    entry = TokenTable.load(tmp_path / TOKENS_FILE).lookup(tokens[Role.READER])
+    assert entry is not None
+    assert entry.expires_at == now + TOKEN_VALIDITY.total_seconds()
+    assert not entry.expired(now + TOKEN_VALIDITY.total_seconds() - 1)
+    assert entry.expired(now + TOKEN_VALIDITY.total_seconds())
+    assert TokenTable.from_json(TokenTable.load(tmp_path / TOKENS_FILE).to_json(), "x").entries[
+        0
+    ].expires_at == pytest.approx(entry.expires_at)
+
+
+def test_rotation_keeps_the_old_tokens_for_the_grace_only(tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    old = write_dev_tokens(tmp_path, now=now)
+    new = write_dev_tokens(tmp_path, rotate_after_s=3600, now=now + 60)
+    table = TokenTable.load(tmp_path / TOKENS_FILE)
+    assert len(table.entries) == 4
+    kept, fresh = table.lookup(old[Role.OPERATOR]), table.lookup(new[Role.OPERATOR])
+    assert kept is not None
+    assert fresh is not None
+    assert kept.expires_at == now + 60 + 3600
+    assert fresh.expires_at == now + 60 + TOKEN_VALIDITY.total_seconds()
+    assert (tmp_path / "operator.token").read_text().strip() == new[Role.OPERATOR]
+    # A second rotation drops the tokens already expired by then.
+    write_dev_tokens(tmp_path, rotate_after_s=3600, now=now + 2 * 3600)
+    assert len(TokenTable.load(tmp_path / TOKENS_FILE).entries) == 4
+
+
+def test_the_token_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    first = write_dev_tokens(tmp_path)
+    tokens = TokenFile(tmp_path / TOKENS_FILE, check_every_s=0.0)
+    assert tokens.table().lookup(first[Role.READER]) is not None
+    second = write_dev_tokens(tmp_path)
+    assert tokens.table().lookup(second[Role.READER]) is not None
+    assert tokens.table().lookup(first[Role.READER]) is None
+    (tmp_path / TOKENS_FILE).write_text("{ half written")
+    assert tokens.table().lookup(second[Role.READER]) is not None  # the last good table

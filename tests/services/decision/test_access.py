@@ -5,9 +5,11 @@ limit, start-up without tokens, and tokens kept out of the logs."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from support.tokens import TOKENS, bearer
 
 from nser_decision.api import create_app
 from nser_decision.store import FEED
-from nser_shared.auth import Role
+from nser_shared.auth import TOKENS_FILE, Role, write_dev_tokens
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import MAX_QUERY_BYTES
 from nser_shared.prom import sample_value
@@ -84,8 +86,10 @@ def test_a_reader_reads_alerts_and_the_feed_but_only_an_operator_changes_them(
         response = _call(decision.url, method, template.format(id=alert_id), reader)
         assert response.status_code == 403
         assert response.headers["www-authenticate"].endswith('error="insufficient_scope"')
-        assert response.json()["detail"] == (
-            "this operation needs the operator role; the token of 'dev-reader' has the reader role"
+        assert re.fullmatch(
+            r"this operation needs the operator role; the token of 'dev-reader-\d{8}T\d{6}' "
+            "has the reader role",
+            response.json()["detail"],
         )
     assert decision.http.get(f"/v1/alerts/{alert_id}").json()["status"] == "open"
     operator = bearer(Role.OPERATOR)
@@ -195,3 +199,29 @@ def test_tokens_never_reach_the_logs(
     assert "403 POST /v1/alerts" in logged
     for token in (wrong, *TOKENS.values()):
         assert token not in logged
+
+
+def test_tokens_rotate_and_expire_without_a_restart(
+    redis_server: RedisChild, tmp_path: Path
+) -> None:
+    tokens_dir = tmp_path / "creds"
+    old = write_dev_tokens(tokens_dir)
+    with serve(redis_server, tokens_file=str(tokens_dir / TOKENS_FILE)) as decision:
+
+        def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return _call(decision.url, "GET", "/v1/alerts", headers).status_code
+
+        assert status(old[Role.READER]) == 200
+        new = write_dev_tokens(tokens_dir, rotate_after_s=3600)  # `--rotate-tokens`
+        wait_until(lambda: status(new[Role.READER]) == 200, 5.0, "the new token accepted")
+        assert status(old[Role.READER]) == 200  # within its grace
+        # The grace over: rotate again with none; the first tokens are gone, the second expire.
+        write_dev_tokens(tokens_dir, rotate_after_s=0.0)
+        wait_until(lambda: status(old[Role.READER]) == 401, 5.0, "the first tokens refused")
+        response = _call(
+            decision.url, "GET", "/v1/alerts", {"Authorization": f"Bearer {new[Role.READER]}"}
+        )
+        assert response.status_code == 401
+        assert "expired at" in response.text
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]

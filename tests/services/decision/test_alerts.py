@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from support.decision import DecisionUnderTest, client, settings_for
 from support.http import UvicornThread, WebhookReceiver
 from support.processes import RedisChild, wait_until
@@ -17,6 +19,7 @@ from support.tokens import bearer
 
 from nser_decision.api import create_app
 from nser_decision.policy import Policy
+from nser_decision.store import AlertStore
 from nser_shared.consumer import DEAD_LETTER_STREAM
 from nser_shared.results import RESULTS_STREAM
 
@@ -284,3 +287,39 @@ def test_joyful_screams_outvote_a_misread_pair_but_not_a_turn_to_fear(
             # Evidence 0.4 at window 2 and 0.3 at 5 fell back to 0 each time; then 0.4, 0.8 and
             # 1.2 at 7, 8 and 9. The alert counts every alerting window: 2, 5, 7, 8 and 9.
             assert alert["windows"] == 5
+
+
+def test_retention_removes_alerts_by_age_then_the_oldest_beyond_the_count(
+    decision: DecisionUnderTest, redis_server: RedisChild
+) -> None:
+    t0 = time.time()
+    devices = [f"phone-00{n:02d}" for n in range(5)]
+    decision.publish([make_record(device_id=d, sequence=0, captured_at=t0) for d in devices])
+    decision.wait_decided(5)
+    by_age = {a["device_id"]: a for a in _alerts(decision)}
+    assert set(by_age) == set(devices)
+    created = sorted(a["created_at"] for a in by_age.values())
+    store = AlertStore(aioredis.Redis.from_url(redis_server.url))
+
+    async def expire(now: float, max_age_s: float, max_alerts: int) -> int:
+        try:
+            return await store.expire(now, max_age_s, max_alerts)
+        finally:
+            await store.redis.aclose()
+
+    # An hour later, with a day's retention and room for 3: the 2 oldest go.
+    assert asyncio.run(expire(t0 + 3600, 86_400, 3)) == 2
+    kept = _alerts(decision)
+    assert sorted(a["created_at"] for a in kept) == created[2:]
+    for gone in set(by_age) - {a["device_id"] for a in kept}:
+        response = decision.http.get(f"/v1/alerts/{by_age[gone]['id']}")
+        assert response.status_code == 404
+    # Two days later everything is past a day's retention.
+    store = AlertStore(aioredis.Redis.from_url(redis_server.url))
+    assert asyncio.run(expire(t0 + 2 * 86_400, 86_400, 100)) == 3
+    assert _alerts(decision) == []
+    # A device whose alert was removed starts a new incident.
+    decision.publish([make_record(device_id=devices[0], sequence=1, captured_at=time.time())])
+    decision.wait_decided(6)
+    (fresh,) = _alerts(decision)
+    assert fresh["incident_id"] == f"{devices[0]}/1"
