@@ -18,7 +18,9 @@ as many devices. Writes scenes.md and scenes.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -46,7 +48,11 @@ def _share(hits: torch.Tensor) -> float | None:
 
 
 def measure_model(
-    model: str, windows: LabelledWindows, devices: int, checkpoints: Path
+    model: str,
+    windows: LabelledWindows,
+    devices: int,
+    checkpoints: Path,
+    evidence_thresholds: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """`windows` holds `devices` devices' windows, each device's in capture order, one per hop."""
     config = DEFAULT_FEATURE_CONFIG
@@ -71,6 +77,12 @@ def measure_model(
         "alerting_windows": _share(called_scream & (p_negative >= policy.negative_threshold)),
         "devices": devices,
         **_policy_replay(policy, p_scream, p_negative, devices),
+        "sweep": {
+            f"{t:g}": _policy_replay(
+                dataclasses.replace(policy, evidence_threshold=t), p_scream, p_negative, devices
+            )
+            for t in evidence_thresholds
+        },
     }
 
 
@@ -104,6 +116,7 @@ def measure(
     seconds: float,
     seeds: list[int],
     checkpoints: Path,
+    evidence_thresholds: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {m: {} for m in models}
     for scene in scenes:
@@ -115,7 +128,9 @@ def measure(
             torch.cat([w.type for w in per_seed]),
         )
         for model in models:
-            rows[model][scene] = measure_model(model, windows, devices * len(seeds), checkpoints)
+            rows[model][scene] = measure_model(
+                model, windows, devices * len(seeds), checkpoints, evidence_thresholds
+            )
     return {
         "scenes": scenes,
         "devices_per_scene": devices * len(seeds),
@@ -175,7 +190,36 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{round(row['devices_alerted'] * row['devices'])} of {row['devices']} | "
                 f"{_seconds(row['median_s_to_alert'])} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _sweep_lines(report)) + "\n"
+
+
+def _sweep_lines(report: dict[str, Any]) -> list[str]:
+    """The policy's evidence threshold swept: devices alerted (time to alert) per scene."""
+    sweeps = {m: {sc: row.get("sweep", {}) for sc, row in scenes.items()}
+              for m, scenes in report["models"].items()}  # fmt: skip
+    thresholds = sorted({t for m in sweeps.values() for sw in m.values() for t in sw}, key=float)
+    if not thresholds:
+        return []
+    scenes = report["scenes"]
+    lines = [
+        "",
+        "## The decision policy's evidence threshold, swept",
+        "",
+        "Devices alerted (median time to alert) with every other setting at its default:",
+        "",
+        "| model | evidence threshold | " + " | ".join(scenes) + " |",
+        "|---|---:|" + "---:|" * len(scenes),
+    ]
+    for model, by_scene in sweeps.items():
+        for t in thresholds:
+            cells = []
+            for scene in scenes:
+                r = by_scene[scene][t]
+                of = report["devices_per_scene"]
+                alerted = round(r["devices_alerted"] * of)
+                cells.append(f"{alerted} of {of} ({_seconds(r['median_s_to_alert'])})")
+            lines.append(f"| {model} | {t} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _shown(path: Path) -> str:
@@ -195,6 +239,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per device")
     parser.add_argument(
         "--seeds", default="0", help="comma-separated scene seeds (nser up plays seed 0)"
+    )
+    parser.add_argument(
+        "--evidence-thresholds",
+        default="",
+        help="also replay the policy with each of these evidence thresholds (comma-separated)",
     )
     parser.add_argument(
         "--checkpoints",
@@ -234,7 +283,16 @@ def run(args: argparse.Namespace) -> int:
     ]
     if missing:
         raise NserError(f"missing checkpoints: {', '.join(missing)}")
-    report = measure(models, scenes, args.devices, args.duration, seeds, args.checkpoints)
+    try:
+        sweep = tuple(float(t) for t in args.evidence_thresholds.split(",") if t.strip())
+    except ValueError:
+        raise NserError(
+            "--evidence-thresholds must be comma-separated numbers, got "
+            f"{args.evidence_thresholds!r}"
+        ) from None
+    if not all(math.isfinite(t) and t >= 0 for t in sweep):
+        raise NserError(f"--evidence-thresholds must be >= 0, got {args.evidence_thresholds!r}")
+    report = measure(models, scenes, args.devices, args.duration, seeds, args.checkpoints, sweep)
     report["command"] = "nser scene-accuracy " + " ".join(sys.argv[2:])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scenes.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -32,7 +32,7 @@ import httpx
 import redis
 
 from nser_shared.errors import NserError
-from nser_shared.features import WINDOW_HOP_S
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.links import LINK_PROFILES
 from nser_shared.processes import ChildProcessError
 from nser_shared.results import RESULTS_STREAM
@@ -196,6 +196,7 @@ def _play(network: Network, config: UpConfig, command: str, started: float) -> d
     tty = sys.stdout.isatty()
     soak = Soak(network, mec_metrics) if config.soak_interval_s else None
     shown_at = -math.inf
+    played_from: float | None = None  # the scenario clock starts once the devices play
     while time.monotonic() < deadline and not network.devices_done():
         STOP.check()
         network.check()
@@ -203,8 +204,11 @@ def _play(network: Network, config: UpConfig, command: str, started: float) -> d
             soak.sample()
         if time.monotonic() - shown_at >= (1.0 if tty else 5.0):
             shown_at = time.monotonic()
-            view = render(snapshot(network.http, mec_metrics, network.decision.url),
-                          shown_at - started, config.duration_s)  # fmt: skip
+            now = snapshot(network.http, mec_metrics, network.decision.url)
+            if played_from is None and now.windows_answered > 0:
+                played_from = shown_at - DEFAULT_FEATURE_CONFIG.clip_seconds  # first window
+            elapsed = None if played_from is None else shown_at - played_from
+            view = render(now, elapsed, config.duration_s)
             view += _supervision_line(network)
             if tty:  # the screen is redrawn: the endpoints stay at its foot
                 print("\033[2J\033[H" + view + "\n\n" + endpoints, flush=True)

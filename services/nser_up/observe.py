@@ -82,11 +82,13 @@ def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f}"
 
 
-def render(s: Snapshot, elapsed_s: float, duration_s: float) -> str:
+def render(s: Snapshot, elapsed_s: float | None, duration_s: float) -> str:
+    """The live view; `elapsed_s` is None while the devices prepare their scenes."""
     responders = ", ".join(f"{k} {v}" for k, v in sorted(s.alerts_by_responder.items())) or "none"
     d = s.decisions
+    clock = "devices preparing" if elapsed_s is None else f"{elapsed_s:5.0f} / {duration_s:.0f} s"
     lines = [
-        f"nser up  {elapsed_s:5.0f} / {duration_s:.0f} s   windows answered "
+        f"nser up  {clock}   windows answered "
         f"{s.windows_answered:.0f}   MEC queue {s.mec_queue_depth:.0f}",
         f"decisions: negative screams {d['negative_scream']:.0f}, positive "
         f"{d['positive_scream']:.0f}, non-screams {d['non_scream']:.0f}   open alerts "

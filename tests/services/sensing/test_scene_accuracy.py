@@ -12,7 +12,8 @@ from nser_shared.cli import main
 
 def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path) -> None:
     args = ["--models", "student", "--scenes", "assault,quiet-home", "--devices", "1",
-            "--seeds", "0,3", "--duration", "8", "--out", str(tmp_path)]  # fmt: skip
+            "--seeds", "0,3", "--duration", "8", "--evidence-thresholds", "0,100",
+            "--out", str(tmp_path)]  # fmt: skip
     assert main(["scene-accuracy", *args]) == 0
     report = json.loads((tmp_path / "scenes.json").read_text())
     assert (report["seeds"], report["devices_per_scene"]) == ([0, 3], 2)  # a device per seed
@@ -28,6 +29,14 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         assert row["devices_alerted"] in (0.0, 0.5, 1.0)
         assert (row["median_s_to_alert"] is None) == (row["devices_alerted"] == 0.0)
     assert "| student | assault |" in (tmp_path / "scenes.md").read_text()
+    # The sweep: no evidence needed alerts at the first alerting window, or never; evidence no
+    # 8 s device can gather alerts no one.
+    for row in rows.values():
+        first, never = row["sweep"]["0"], row["sweep"]["100"]
+        assert never == {"devices_alerted": 0.0, "median_s_to_alert": None}
+        assert first["median_s_to_alert"] in (None, 0.0)
+        assert first["devices_alerted"] >= row["devices_alerted"]
+    assert "| student | 100 | 0 of 2 (-) | 0 of 2 (-) |" in (tmp_path / "scenes.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -40,6 +49,8 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         (["--seeds", "-1"], "none negative"),
         (["--duration", "2"], "--duration must be at least 3 seconds"),
         (["--checkpoints", "/nonexistent"], "checkpoint folder not found"),
+        (["--evidence-thresholds", "1,x"], "comma-separated numbers"),
+        (["--evidence-thresholds", "-1"], "must be >= 0"),
     ],
 )
 def test_bad_arguments_are_refused(
