@@ -179,8 +179,8 @@ def write_dev_tokens(
     expires = now + TOKEN_VALIDITY.total_seconds()
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S")
     tokens = {role: new_token() for role in Role}
-    fresh = [
-        TokenEntry(f"dev-{role}-{stamp}", role, digest(token), expires)
+    fresh = [  # named by issue time, and apart from another rotation within the same second
+        TokenEntry(f"dev-{role}-{stamp}-{secrets.token_hex(3)}", role, digest(token), expires)
         for role, token in tokens.items()
     ]
     kept: list[TokenEntry] = []

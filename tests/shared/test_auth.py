@@ -143,6 +143,9 @@ def test_rotation_keeps_the_old_tokens_for_the_grace_only(tmp_path: Path) -> Non
     # A second rotation drops the tokens already expired by then.
     write_dev_tokens(tmp_path, rotate_after_s=3600, now=now + 2 * 3600)
     assert len(TokenTable.load(tmp_path / TOKENS_FILE).entries) == 4
+    # Rotations within one second still name every token apart.
+    write_dev_tokens(tmp_path, rotate_after_s=3600, now=now + 2 * 3600)
+    assert len(TokenTable.load(tmp_path / TOKENS_FILE).entries) == 6
 
 
 def test_the_token_file_is_read_again_when_it_changes(tmp_path: Path) -> None:

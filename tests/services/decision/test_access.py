@@ -87,7 +87,8 @@ def test_a_reader_reads_alerts_and_the_feed_but_only_an_operator_changes_them(
         assert response.status_code == 403
         assert response.headers["www-authenticate"].endswith('error="insufficient_scope"')
         assert re.fullmatch(
-            r"this operation needs the operator role; the token of 'dev-reader-\d{8}T\d{6}' "
+            r"this operation needs the operator role; the token of "
+            r"'dev-reader-\d{8}T\d{6}-[0-9a-f]{6}' "
             "has the reader role",
             response.json()["detail"],
         )

@@ -78,7 +78,8 @@ def test_a_reader_reads_and_only_an_operator_manages_subscriptions(
         response = _send(shared_nwdaf, method, path, bearer(Role.READER))
         body = _problem(response, 403, "INSUFFICIENT_SCOPE")
         assert re.fullmatch(
-            r"this operation needs the operator role; the token of 'dev-reader-\d{8}T\d{6}' "
+            r"this operation needs the operator role; the token of "
+            r"'dev-reader-\d{8}T\d{6}-[0-9a-f]{6}' "
             "has the reader role",
             body["detail"],
         )
