@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds of audio per device (default: 30 for a scene, the whole file for audio)",
     )
     parser.add_argument(
+        "--loop",
+        type=float,
+        help="render (or read) only this many seconds and play them over and over for "
+        "--duration: hours of play for minutes of rendering (default: no loop)",
+    )
+    parser.add_argument(
         "--dtype", default="float32", help="payload: float32, float16 or int8 (default float32)"
     )
     parser.add_argument(
@@ -120,6 +126,10 @@ def _settings(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[DeviceKi
         raise NserError(f"--hop must be > 0 seconds, got {args.hop}")
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration >= 3):
         raise NserError(f"--duration must be at least 3 seconds (one window), got {args.duration}")
+    if args.loop is not None and not (math.isfinite(args.loop) and args.loop >= 3):
+        raise NserError(f"--loop must be at least 3 seconds (one window), got {args.loop}")
+    if args.loop is not None and args.duration is None:
+        raise NserError("--loop needs --duration: the seconds to play")
     if args.scene is not None:
         scene_spec(args.scene)
     if args.audio is not None and not args.audio.exists():
@@ -177,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         profiles=profiles,
         seed=args.seed,
         first_index=args.first_device,
+        loop_s=args.loop,
     )
     report = run_sensing(devices, framer, config)
     report.settings["source"] = f"scene:{scene}" if scene else str(args.audio)

@@ -53,6 +53,7 @@ class Device:
     nr_cell_id: str
     profile: LinkProfile
     track: AudioTrack
+    play_s: float | None = None  # seconds played, looping the track; None: the track once
 
 
 def build_devices(
@@ -66,8 +67,12 @@ def build_devices(
     profiles: tuple[str, ...] = ("urllc",),
     seed: int = 0,
     first_index: int = 0,
+    loop_s: float | None = None,
 ) -> list[Device]:
     """`count` devices hearing `scene` (default 30 s) or the audio file(s) at `audio`.
+
+    With `loop_s`, a device renders (or reads) only `loop_s` seconds and plays them over and
+    over for `seconds`: hours of play for minutes of rendering and a bounded memory.
 
     Devices are numbered from `first_index`, so several processes can simulate one fleet
     without sharing a device id.
@@ -85,14 +90,20 @@ def build_devices(
         raise DeviceConfigError("need at least one device kind and one link profile")
     if (scene is None) == (audio is None):
         raise DeviceConfigError("give exactly one source: a scene or an audio path")
+    if loop_s is not None and not (math.isfinite(loop_s) and loop_s > 0):
+        raise DeviceConfigError(f"the loop must be > 0 seconds, got {loop_s}")
+    if loop_s is not None and seconds is None:
+        raise DeviceConfigError("a loop needs the seconds to play")
     resolved = [link_profile(name) for name in profiles]
     files = audio_files(audio) if audio is not None else []
+    play_s = seconds if loop_s is not None else None
+    track_s = seconds if loop_s is None or seconds is None else min(seconds, loop_s)
     devices = []
     for i in range(first_index, first_index + count):
         if scene is not None:
-            track = render_scene(scene, seed, i, 30.0 if seconds is None else seconds)
+            track = render_scene(scene, seed, i, 30.0 if track_s is None else track_s)
         else:
-            track = load_track(files[i % len(files)], seconds)
+            track = load_track(files[i % len(files)], track_s)
         kind = kinds[i % len(kinds)]
         devices.append(
             Device(
@@ -102,6 +113,7 @@ def build_devices(
                 nr_cell_id=nr_cell_id(i % cells),
                 profile=resolved[i % len(resolved)],
                 track=track,
+                play_s=play_s,
             )
         )
     return devices
@@ -110,8 +122,17 @@ def build_devices(
 @dataclass(frozen=True)
 class WindowSpan:
     sequence: int
-    start_s: float  # offset of the window's first sample in the device's audio
-    end_s: float  # offset of its end: when its last sample is captured
+    start_s: float  # when the window's first sample is captured, from the device's start
+    end_s: float  # when its last sample is captured
+    loop_offset_s: float = 0.0  # start_s - where the window starts in the track's audio
+
+    @property
+    def track_start_s(self) -> float:
+        return self.start_s - self.loop_offset_s
+
+    @property
+    def track_end_s(self) -> float:
+        return self.end_s - self.loop_offset_s
 
 
 def window_spans(seconds: float, hop_s: float, window_s: float) -> list[WindowSpan]:
@@ -120,6 +141,19 @@ def window_spans(seconds: float, hop_s: float, window_s: float) -> list[WindowSp
         raise DeviceConfigError(f"hop must be > 0 seconds, got {hop_s}")
     count = 1 + math.floor((seconds - window_s) / hop_s + 1e-9) if seconds >= window_s else 1
     return [WindowSpan(k, k * hop_s, k * hop_s + window_s) for k in range(count)]
+
+
+def looped_spans(track_s: float, play_s: float, hop_s: float, window_s: float) -> list[WindowSpan]:
+    """The windows of `play_s` seconds of a `track_s` track played over and over: one window
+    every `hop_s` throughout, each loop framing the track's windows again (a loop lasts as many
+    hops as the track has windows, so no window straddles the seam); sequence numbers go on."""
+    once = window_spans(track_s, hop_s, window_s)
+    period = len(once) * hop_s
+    count = max(1, 1 + math.floor((play_s - window_s) / hop_s + 1e-9))
+    return [
+        WindowSpan(k, k * hop_s, k * hop_s + window_s, (k // len(once)) * period)
+        for k in range(count)
+    ]
 
 
 @dataclass(frozen=True)
@@ -161,13 +195,18 @@ class WindowFramer:
         with torch.inference_mode():  # the first call pays for lazy set-up: not a device's cost
             self.front_end(torch.zeros(config.n_samples), config.sample_rate)
 
-    def spans(self, track: AudioTrack) -> list[WindowSpan]:
-        return window_spans(track.seconds, self.hop_s, self.config.clip_seconds)
+    def spans(self, track: AudioTrack, play_s: float | None = None) -> list[WindowSpan]:
+        """The windows of the track, or of `play_s` seconds of it played in a loop."""
+        window_s = self.config.clip_seconds
+        if play_s is None or play_s <= track.seconds:
+            return window_spans(min(play_s or track.seconds, track.seconds), self.hop_s, window_s)
+        return looped_spans(track.seconds, play_s, self.hop_s, window_s)
 
     def frame(self, track: AudioTrack, span: WindowSpan) -> FramedWindow:
-        samples = track.audio[round(span.start_s * SAMPLE_RATE) : round(span.end_s * SAMPLE_RATE)]
+        start, end = span.track_start_s, span.track_end_s
+        samples = track.audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
         level = rms_dbfs(samples)
-        truth = track.truth(span.start_s, span.end_s)
+        truth = track.truth(start, end)
         if self.gate_dbfs is not None and level < self.gate_dbfs:
             return FramedWindow(span, level, None, truth)
         with torch.inference_mode():

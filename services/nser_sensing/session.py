@@ -93,7 +93,7 @@ class DeviceSession:
         start_loop, start_wall = loop.time(), time.time()
         phase = self.rng.uniform(0.0, self.framer.hop_s) if self.config.realtime else 0.0
         skipped_bytes = payload_bytes(self.framer.config, self.config.dtype)
-        for span in self.framer.spans(self.device.track):
+        for span in self.framer.spans(self.device.track, self.device.play_s):
             if self.config.realtime:
                 await asyncio.sleep(max(0.0, start_loop + phase + span.end_s - loop.time()))
                 captured_at = start_wall + phase + span.end_s

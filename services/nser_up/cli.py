@@ -65,6 +65,8 @@ class StopRequest:
 
 STOP = StopRequest()
 SUPERVISION_INTERVAL_S = 0.25  # how soon a dead service is noticed
+RENDER_GRACE_S = 180.0  # beyond the scenario, for the devices to render their scenes
+PLAY_GRACE_S = 60.0  # beyond the scenario once the devices play, for retries and the last answers
 
 
 class InterruptedRunError(Exception):
@@ -76,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells", type=int, default=4, help="NR cells the devices are spread over")
     parser.add_argument("--scenario", default="evening", help=f"one of: {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario")
+    parser.add_argument(
+        "--scene-loop",
+        type=float,
+        help="devices render only this many seconds of their scene and play them over and over "
+        "for --duration: for soaks of an hour or more (default: no loop)",
+    )
     parser.add_argument("--profile", default="urllc", help="the devices' radio link at the edge")
     parser.add_argument(
         "--placement",
@@ -119,6 +127,10 @@ def _config(args: argparse.Namespace) -> UpConfig:
         raise NserError(f"--duration must be at least 5 seconds, got {args.duration}")
     if args.cells < 1:
         raise NserError(f"--cells must be at least 1, got {args.cells}")
+    if args.scene_loop is not None and not (
+        math.isfinite(args.scene_loop) and args.scene_loop >= 3
+    ):
+        raise NserError(f"--scene-loop must be at least 3 seconds, got {args.scene_loop}")
     if not (math.isfinite(args.soak_interval) and args.soak_interval >= 0):
         raise NserError(f"--soak-interval must be >= 0 seconds, got {args.soak_interval}")
     if args.soak_interval and not args.soak_interval >= 1:
@@ -152,6 +164,7 @@ def _config(args: argparse.Namespace) -> UpConfig:
         redis_url=os.environ.get("REDIS_URL") or None, prometheus=not args.no_prometheus,
         seed=args.seed, insecure=args.insecure, credentials=args.credentials,
         soak_interval_s=args.soak_interval, soak_warmup_s=args.soak_warmup,
+        scene_loop_s=args.scene_loop,
     )  # fmt: skip
 
 
@@ -192,7 +205,7 @@ def _play(network: Network, config: UpConfig, command: str, started: float) -> d
     assert network.mec is not None
     assert network.decision is not None
     mec_metrics = network.mec.metrics_url
-    deadline = time.monotonic() + config.duration_s + 180.0  # devices render, then play
+    deadline = time.monotonic() + config.duration_s + RENDER_GRACE_S  # devices render, then play
     tty = sys.stdout.isatty()
     soak = Soak(network, mec_metrics) if config.soak_interval_s else None
     shown_at = -math.inf
@@ -207,6 +220,8 @@ def _play(network: Network, config: UpConfig, command: str, started: float) -> d
             now = snapshot(network.http, mec_metrics, network.decision.url)
             if played_from is None and now.windows_answered > 0:
                 played_from = shown_at - DEFAULT_FEATURE_CONFIG.clip_seconds  # first window
+                # however long the devices took to render, they get the whole scenario
+                deadline = max(deadline, played_from + config.duration_s + PLAY_GRACE_S)
             elapsed = None if played_from is None else shown_at - played_from
             view = render(now, elapsed, config.duration_s)
             view += _supervision_line(network)

@@ -72,6 +72,7 @@ class UpConfig:
     decision_replicas: int = 1  # sharing the decision group's work
     hop_s: float = WINDOW_HOP_S  # seconds between a device's windows
     sent_logs: bool = False  # devices log each settled window to sent-<scene>.jsonl
+    scene_loop_s: float | None = None  # devices play this much of their scene in a loop
 
     def sent_log(self, scene: str) -> Path:
         return self.out / f"sent-{scene}.jsonl"
@@ -220,6 +221,8 @@ class Network:
                     *self._device_tls()]  # fmt: skip
             if c.sent_logs:
                 args += ["--sent-log", str(c.sent_log(scene))]
+            if c.scene_loop_s is not None:
+                args += ["--loop", f"{c.scene_loop_s:g}"]
             child = Child(f"sensing ({scene})", args, self.logs / f"sense-{scene}.log")
             self.sensing.append((scene, child))
             self._start(child, supervised=False)

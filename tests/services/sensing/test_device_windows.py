@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -12,12 +13,14 @@ from nser_sensing.devices import (
     DeviceConfigError,
     WindowFramer,
     build_devices,
+    looped_spans,
     nr_cell_id,
     rms_dbfs,
     window_spans,
 )
-from nser_sensing.scenes import SAMPLE_RATE, AudioTrack
+from nser_sensing.scenes import SAMPLE_RATE, AudioTrack, SceneEvent
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, MelFrontEnd
+from nser_shared.labels import Valence
 from nser_shared.windows import DeviceKind, PayloadDtype, encode_window, payload_bytes
 
 
@@ -35,6 +38,32 @@ def test_windows_slide_by_the_hop_and_number_from_zero() -> None:
     assert (spans[5].start_s, spans[5].end_s) == (5.0, 8.0)
     assert len(window_spans(30.0, 0.5, 3.0)) == 55
     assert len(window_spans(10.0, 3.0, 3.0)) == 3
+
+
+def test_a_looped_track_keeps_the_hop_and_frames_the_same_audio_each_loop() -> None:
+    spans = looped_spans(10.0, 40.0, 1.0, 3.0)  # 8 windows a loop, a loop every 8 s
+    assert [s.sequence for s in spans] == list(range(38))
+    assert all(b.start_s - a.start_s == 1.0 for a, b in itertools.pairwise(spans))
+    assert spans[-1].end_s <= 40.0
+    assert [s.track_start_s for s in spans[:10]] == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]
+    assert all(s.track_start_s >= 0.0 and s.track_end_s <= 10.0 for s in spans)
+
+    events = (SceneEvent(4.5, 5.5, "pain", True, Valence.NEGATIVE),)
+    track = AudioTrack("scene:test", np.zeros(10 * SAMPLE_RATE, dtype=np.float32), events)
+    framer = WindowFramer(hop_s=1.0)
+    framed = [framer.frame(track, s) for s in framer.spans(track, play_s=40.0)]
+    screams = [w.span.sequence for w in framed if w.truth is not None and w.truth.is_scream]
+    assert screams == [k + 8 * loop for loop in range(5) for k in (2, 3, 4, 5) if k + 8 * loop < 38]
+    assert len(framer.spans(track)) == len(framer.spans(track, play_s=10.0)) == 8
+    assert len(framer.spans(track, play_s=6.0)) == 4
+
+
+def test_devices_render_a_loop_once_and_play_it_for_the_duration() -> None:
+    (device,) = build_devices(1, scene="quiet-home", seconds=60.0, loop_s=12.0)
+    assert device.track.seconds == 12.0
+    assert device.play_s == 60.0
+    with pytest.raises(DeviceConfigError, match="loop"):
+        build_devices(1, scene="quiet-home", seconds=60.0, loop_s=0.0)
 
 
 def test_audio_shorter_than_a_window_gives_one_window() -> None:

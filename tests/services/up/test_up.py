@@ -77,8 +77,12 @@ def _bucket_width(value_s: float) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="scripts/system_packages.sh")
 def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Path) -> None:
-    # Secure by default; the soak report rides along (samples every 2 s).
-    up = _start_up(tmp_path, "--duration", "12", "--soak-interval", "2", "--soak-warmup", "1")
+    # Secure by default; the soak report rides along (samples every 2 s), and the devices play
+    # 6 s of their scenes twice over, as an hour-long soak plays a few minutes in a loop.
+    up = _start_up(
+        tmp_path, "--duration", "12", "--scene-loop", "6", "--soak-interval", "2",
+        "--soak-warmup", "1",
+    )  # fmt: skip
     stdout, stderr = up.communicate(timeout=300)
     assert up.returncode == 0, stderr[-3000:]
     # Secure: a dev PKI in the run folder, mutual TLS, HTTPS scrapes, Redis with its password.
@@ -102,6 +106,8 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
     assert all(
         s["windows_answered"] == s["windows_sent"] > 0 for s in summary["ground_truth"].values()
     )
+    # 4 devices, a window a second from 3 s to 12 s, the 6 s scene looped: 10 windows each.
+    assert sum(s["windows_sent"] for s in summary["ground_truth"].values()) == 4 * 10
     assert (summary["restarts"], summary["device_failures"]) == ({}, {})
     ours = summary["latency_ms"]["end_to_end"]
     theirs = summary["prometheus"]
