@@ -39,11 +39,12 @@ from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
 from nser_loadtest.windows import corpus_windows
 from nser_mec.backends import BackendName, make_runner
 from nser_mec.settings import MecSettings
-from nser_models.checkpoint import load_checkpoint, shipped_checkpoint
+from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_shared.errors import ConfigurationError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
 from nser_shared.processes import MecChild, RedisChild, free_port
+from nser_shared.provenance import checkpoint_digests
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     report: dict[str, Any] = {
         "command": " ".join(["nser bench-serving", *sys.argv[2:]]),
+        "inputs": checkpoint_digests(SHIPPED_DIR),
         "machine": machine(),
         "server": {"backend": serve_backend.value, "threads": args.threads,
                    "max_batch_size": MecSettings.max_batch_size,

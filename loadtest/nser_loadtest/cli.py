@@ -32,8 +32,10 @@ from nser_loadtest.report import markdown
 from nser_loadtest.windows import corpus_windows
 from nser_mec.settings import MecSettings
 from nser_models.architectures import MODEL_REGISTRY
+from nser_models.checkpoint import SHIPPED_DIR
 from nser_shared.errors import NserError
 from nser_shared.processes import MecChild, RedisChild, free_port
+from nser_shared.provenance import checkpoint_digests
 from nser_shared.windows import PayloadDtype
 
 # Offered windows/s per model (full mode); quick mode takes the 2nd and the 4th.
@@ -177,6 +179,7 @@ def measure(
     plot_cdf({m: r.raw_ms for m, r in cdf.items()}, cdf_rate, args.out / "latency_cdf.png")
     return {
         "command": " ".join(["nser loadtest", *sys.argv[2:]]),
+        "inputs": checkpoint_digests(SHIPPED_DIR),  # the models the MEC served
         "machine": machine(),
         "server": {
             "target": target,

@@ -8,7 +8,6 @@ float16 to keep the shipped files small; they are restored to float32 on load.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from nser_models.architectures import Classifier, ModelArgs, build_model
 from nser_shared.errors import CheckpointError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, require_same_config
 from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.provenance import sha256_file
 
 CHECKPOINT_FORMAT = "nser-checkpoint/1"
 SHIPPED_DIR = Path(os.environ.get("NSER_CHECKPOINT_DIR", Path(__file__).parents[1] / "checkpoints"))
@@ -114,14 +114,6 @@ def checkpoint_filename(task: Task, model_name: str) -> str:
 
 def shipped_checkpoint(task: Task, model_name: str, directory: Path = SHIPPED_DIR) -> Path:
     return directory / checkpoint_filename(task, model_name)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(directory: Path) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError, NserError
 from nser_shared.features import FeatureConfig, MelFrontEnd
 from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.provenance import checkpoint_digests
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +317,7 @@ def _context(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": data_spec,
         "checkpoints": str(checkpoint_dir),
+        "inputs": checkpoint_digests(checkpoint_dir),
         "noise": str(noise_root) if noise_root else None,
         "machine": {
             "cpu": _cpu_model(),

@@ -37,7 +37,6 @@ from nser_models.checkpoint import (
     checkpoint_filename,
     load_checkpoint,
     save_checkpoint,
-    sha256_file,
     write_manifest,
 )
 from nser_models.data.mixtures import MixConfig
@@ -49,6 +48,7 @@ from nser_models.task_data import TaskData, prepare_task_data
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 

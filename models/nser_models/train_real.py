@@ -43,7 +43,7 @@ from nser_models.architectures import model_spec
 from nser_models.checkpoint import SHIPPED_DIR, checkpoint_filename, load_checkpoint
 from nser_models.checkpoint import write_manifest as write_checkpoint_manifest
 from nser_models.data.clips import ClipRecord, split_by_speaker, task_records
-from nser_models.data.real_corpus import load_real, sound_class_of
+from nser_models.data.real_corpus import TABLE_PATH, load_real, sound_class_of
 from nser_models.data.real_families import SoundClass
 from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
 from nser_models.data.sources import load_source
@@ -55,6 +55,7 @@ from nser_models.train import STUDENT, TEACHER, TrainConfig, add_task_argument, 
 from nser_shared.errors import DatasetError, NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.labels import Task, Valence
+from nser_shared.provenance import checkpoint_digests, input_digests
 
 log = logging.getLogger(__name__)
 BASELINE = "mobilenetv3s"
@@ -533,6 +534,11 @@ def run(args: argparse.Namespace) -> int:
             args.keep_fold_models,
             args.score_only,
         )
+        # The clip table and the checkpoints every fold started from.
+        starts = {args.init or synthetic_start(task) for task in tasks}
+        result["inputs"] = input_digests([TABLE_PATH]) | {
+            k: v for start in sorted(starts) for k, v in checkpoint_digests(start).items()
+        }
         (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
         (args.out / "real-audio.md").write_text(real_audio_markdown(result))
         print(real_audio_markdown(result))

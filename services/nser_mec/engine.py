@@ -17,11 +17,12 @@ import numpy as np
 
 from nser_mec.backends import BackendName, Batch, Logits, Runner, make_runner
 from nser_models.architectures import MODEL_REGISTRY
-from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, sha256_file, shipped_checkpoint
+from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.served import SERVED_MODEL
 from nser_shared.errors import UnknownModelError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.labels import SCREAM, TASK_CLASSES, Task
+from nser_shared.provenance import sha256_file
 from nser_shared.results import TaskOutcome
 
 log = logging.getLogger(__name__)

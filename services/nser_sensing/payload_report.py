@@ -33,6 +33,7 @@ from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
 from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.provenance import checkpoint_digests
 from nser_shared.windows import DeviceKind, PayloadDtype, decode_window, encode_window
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         windows = scene_windows(scenes, args.devices, args.duration, args.hop, args.seed)
     report = measure(windows, args.checkpoints)
     report["command"] = "nser payloads " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    report["inputs"] = checkpoint_digests(args.checkpoints)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "payloads.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "payloads.md").write_text(markdown(report))

@@ -38,6 +38,7 @@ from nser_sensing.scenes import SCENES, scene_spec
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.labels import SCREAM, TASK_CLASSES, Task, Valence
+from nser_shared.provenance import checkpoint_digests
 
 SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
 NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)
@@ -294,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
         raise NserError(f"--evidence-thresholds must be >= 0, got {args.evidence_thresholds!r}")
     report = measure(models, scenes, args.devices, args.duration, seeds, args.checkpoints, sweep)
     report["command"] = "nser scene-accuracy " + " ".join(sys.argv[2:])
+    report["inputs"] = checkpoint_digests(args.checkpoints)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scenes.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "scenes.md").write_text(markdown(report))

@@ -43,9 +43,11 @@ from typing import Any
 import redis
 
 from nser_decision.metrics import CONSUMER_GROUP
+from nser_models.checkpoint import SHIPPED_DIR
 from nser_sensing.sentlog import read_sent_log
 from nser_shared.errors import NserError
 from nser_shared.processes import Child, wait_until
+from nser_shared.provenance import checkpoint_digests
 from nser_shared.results import RESULTS_STREAM
 from nser_up.network import Network, UpConfig
 from nser_up.reconcile import duplicated_alerts, reconcile, stored_alerts
@@ -287,6 +289,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = run_chaos(config)
     command = " ".join(["nser chaos", *sys.argv[2:]])
+    report["inputs"] = checkpoint_digests(SHIPPED_DIR)  # the models the MEC served
     (out / "chaos.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "chaos.md").write_text(markdown(report, command))
     print(markdown(report, command))

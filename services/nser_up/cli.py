@@ -31,10 +31,12 @@ from typing import Any
 import httpx
 import redis
 
+from nser_models.checkpoint import SHIPPED_DIR
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.links import LINK_PROFILES
 from nser_shared.processes import ChildProcessError
+from nser_shared.provenance import checkpoint_digests
 from nser_shared.results import RESULTS_STREAM
 from nser_shared.tls import redact_url
 from nser_up.network import Network, UpConfig
@@ -287,6 +289,7 @@ class Soak:
             return
         shown = {**_shown(config), "command": command, "hop_s": WINDOW_HOP_S}
         report = soak_report(self.samples, config.soak_warmup_s, shown)
+        report["inputs"] = checkpoint_digests(SHIPPED_DIR)  # the models the MEC served
         (config.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
         (config.out / "soak.md").write_text(soak_markdown(report))
 
@@ -321,6 +324,7 @@ def summarise(
         "latency_ms": latency_table(decision_metrics),
         "restarts": network.supervisor.restarts(),
         "device_failures": network.device_failures(),
+        "inputs": checkpoint_digests(SHIPPED_DIR),  # the models the MEC served
     }
     if failure is not None:
         summary["failure"] = failure

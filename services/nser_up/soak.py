@@ -25,7 +25,7 @@ from typing import Any
 from nser_shared.prom import Buckets, histogram_buckets, histogram_quantile, sample_value
 
 END_TO_END = "nser_decision_end_to_end_seconds"
-GROWTH_LIMIT = 0.10  # more than 10 % growth after warm-up is flagged
+GROWTH_LIMIT = 0.05  # more than 5 % growth after warm-up is flagged (issue 15)
 QUANTILES = (0.5, 0.95, 0.99)
 
 
