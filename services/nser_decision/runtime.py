@@ -51,6 +51,7 @@ class Runtime:
                 group=CONSUMER_GROUP,
                 consumer=settings.consumer,
                 claim_idle_ms=settings.claim_idle_ms,
+                done_ttl_s=settings.done_ttl_seconds,
             ),
             DecisionHandler(self.policy, dict(settings.webhooks), self.metrics),
         )

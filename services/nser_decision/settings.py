@@ -10,7 +10,7 @@ from typing import Any
 
 from nser_decision.policy import Policy
 from nser_shared import settings
-from nser_shared.consumer import default_consumer_name
+from nser_shared.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.outbound import internal_host_reason
@@ -35,6 +35,7 @@ class DecisionSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     consumer: str = field(default_factory=default_consumer_name)
     claim_idle_ms: int = 30_000
+    done_ttl_seconds: int = DONE_TTL_S
     # The policy's defaults are the Policy's own (policy.py says why each is what it is).
     scream_threshold: float = Policy.scream_threshold
     negative_threshold: float = Policy.negative_threshold
@@ -89,6 +90,8 @@ class DecisionSettings:
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
+        if self.done_ttl_seconds < MIN_DONE_TTL_S:
+            problems.append(f"done_ttl_seconds must be >= {MIN_DONE_TTL_S}")
         if not all(
             isinstance(v, list) and all(isinstance(r, str) for r in v) for v in self.routes.values()
         ):
@@ -125,6 +128,11 @@ SETTINGS: dict[str, Setting] = {
     "consumer": Setting("NSER_DECISION_CONSUMER", str, "this replica's consumer name"),
     "claim_idle_ms": Setting(
         "NSER_DECISION_CLAIM_IDLE_MS", int, "take over a dead replica's results after this idle"
+    ),
+    "done_ttl_seconds": Setting(
+        "NSER_DECISION_DONE_TTL_SECONDS",
+        int,
+        f"keep each result's done marker this long (at least {MIN_DONE_TTL_S})",
     ),
     "scream_threshold": Setting("NSER_DECISION_SCREAM_THRESHOLD", float, "P(scream) to act on"),
     "negative_threshold": Setting(

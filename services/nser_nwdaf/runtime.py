@@ -37,7 +37,10 @@ class Runtime:
         self.consumer = StreamConsumer(
             s.redis_url,
             ConsumerConfig(
-                group=keys.CONSUMER_GROUP, consumer=s.consumer, claim_idle_ms=s.claim_idle_ms
+                group=keys.CONSUMER_GROUP,
+                consumer=s.consumer,
+                claim_idle_ms=s.claim_idle_ms,
+                done_ttl_s=s.done_ttl_seconds,
             ),
             AnalyticsHandler(s.bucket_seconds, s.retention_seconds, self.metrics),
         )

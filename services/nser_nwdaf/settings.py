@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nser_shared import settings
-from nser_shared.consumer import default_consumer_name
+from nser_shared.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.errors import ConfigurationError
 from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.settings import Setting, parse_bool, parse_name_list
@@ -24,6 +24,7 @@ class NwdafSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     consumer: str = field(default_factory=default_consumer_name)
     claim_idle_ms: int = 30_000
+    done_ttl_seconds: int = DONE_TTL_S
     plmn: str = "001-01"  # MCC-MNC of the (test) network the cells belong to
     bucket_seconds: int = 1
     retention_seconds: int = 3600
@@ -61,6 +62,8 @@ class NwdafSettings:
         for name in at_least_one:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
+        if self.done_ttl_seconds < MIN_DONE_TTL_S:
+            problems.append(f"done_ttl_seconds must be >= {MIN_DONE_TTL_S}")
         positive = (
             "abnormal_factor",
             "abnormal_floor_per_minute",
@@ -105,6 +108,11 @@ SETTINGS: dict[str, Setting] = {
     "consumer": Setting("NSER_NWDAF_CONSUMER", str, "this replica's consumer name"),
     "claim_idle_ms": Setting(
         "NSER_NWDAF_CLAIM_IDLE_MS", int, "take over a dead replica's results after this idle"
+    ),
+    "done_ttl_seconds": Setting(
+        "NSER_NWDAF_DONE_TTL_SECONDS",
+        int,
+        f"keep each result's done marker this long (at least {MIN_DONE_TTL_S})",
     ),
     "plmn": Setting("NSER_NWDAF_PLMN", str, "MCC-MNC of the cells' PLMN"),
     "bucket_seconds": Setting("NSER_NWDAF_BUCKET_SECONDS", int, "width of a counter bucket"),

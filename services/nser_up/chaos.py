@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kill-every", type=float, default=5.0, help="mean seconds between two kills"
     )
+    parser.add_argument(
+        "--scene-loop",
+        type=float,
+        default=30.0,
+        help="seconds of scene each device renders and plays over and over (the kills, not the "
+        "scenes, are what is tested; rendering is most of a run's start-up)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill schedule and scenes")
     parser.add_argument("--out", type=Path, help="report folder (default runs/chaos-<time>)")
     parser.add_argument(
@@ -82,6 +89,7 @@ class ChaosConfig:
     kill_every_s: float = 5.0
     seed: int = 0
     insecure: bool = False
+    scene_loop_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.windows < 100 or self.devices < 3:
@@ -90,6 +98,8 @@ class ChaosConfig:
             raise NserError(f"--hop must be at least 0.1 s, got {self.hop_s}")
         if not (math.isfinite(self.kill_every_s) and self.kill_every_s >= 1):
             raise NserError(f"--kill-every must be at least 1 s, got {self.kill_every_s}")
+        if not (math.isfinite(self.scene_loop_s) and self.scene_loop_s >= 3):
+            raise NserError(f"--scene-loop must be at least 3 s, got {self.scene_loop_s}")
 
     @property
     def duration_s(self) -> float:
@@ -102,6 +112,7 @@ class ChaosConfig:
             out=self.out / "network", devices=self.devices, cells=4, scenario=SCENARIO,
             duration_s=self.duration_s, prometheus=False, seed=self.seed,
             insecure=self.insecure, decision_replicas=2, hop_s=self.hop_s, sent_logs=True,
+            scene_loop_s=self.scene_loop_s,
         )  # fmt: skip
 
 
@@ -285,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir() and any(out.iterdir()):
         raise NserError(f"--out {out} is not empty: a run never overwrites one; name a new folder")
     config = ChaosConfig(out, args.windows, args.devices, args.hop, args.kill_every, args.seed,
-                         args.insecure)  # fmt: skip
+                         args.insecure, args.scene_loop)  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     report = run_chaos(config)
     command = " ".join(["nser chaos", *sys.argv[2:]])

@@ -16,7 +16,7 @@ service share the group's work. For every entry:
    `entry` (the stream entry whose effect was applied), `applied` (times the effect was applied,
    incremented in the effect's own transaction: 1, or the exactly-once guarantee is broken) and
    `redelivered` (copies that found the marker and were only acknowledged). It expires after
-   DONE_TTL_S, so operators (and the fault-injection tests) can check any recent result with
+   `done_ttl_s`, so operators (and the fault-injection tests) can check any recent result with
    HGETALL, or list them with SCAN.
 3. Entries left pending by a dead consumer are taken over with XAUTOCLAIM once idle for
    `claim_idle_ms`. An entry whose handler keeps failing is dead-lettered after
@@ -53,9 +53,10 @@ DEAD_LETTER_STREAM = "nser:results:dead"
 # retrying after losing its answer) or when the MEC's publish buffer drains after a Redis outage;
 # entries a dead consumer left pending were never applied (effect and XACK commit together).
 # Each marker costs Redis about 150 B per consumer group, so the markers of a MEC answering
-# R windows/s hold about R x 3600 x 150 B per group (20/s: about 11 MB) rather than growing for
-# days (docs/soak.md).
+# R windows/s hold about R x done_ttl_s x 150 B per group (20/s for an hour: about 11 MB) rather
+# than growing for days (docs/soak.md). A marker must outlive any redelivery of its entry.
 DONE_TTL_S = 3600
+MIN_DONE_TTL_S = 60
 AfterCommit = Callable[[], Awaitable[None]]
 Pipeline = aioredis.client.Pipeline
 
@@ -115,6 +116,7 @@ class ConsumerConfig:
     claim_idle_ms: int = 30_000
     max_deliveries: int = 5
     max_retries: int = 20  # optimistic-transaction retries per entry
+    done_ttl_s: int = DONE_TTL_S  # how long a result's done marker is kept
 
     def done_key(self, result_id: str) -> str:
         return f"nser:{self.group}:done:{result_id}"
@@ -229,7 +231,7 @@ class StreamConsumer:
                     after = self.handler.write(tx, record, state)
                     tx.hset(done, "entry", entry_id)
                     tx.hincrby(done, "applied", 1)
-                    tx.expire(done, DONE_TTL_S)
+                    tx.expire(done, self.config.done_ttl_s)
                     tx.xack(c.stream, c.group, entry_id)
                     await tx.execute()
                     self.stats.processed += 1

@@ -13,7 +13,7 @@ from support.processes import RedisChild
 from support.results import make_record
 
 from nser_decision.api import create_app
-from nser_decision.settings import DecisionSettings
+from nser_decision.settings import DecisionSettings, resolve
 from nser_shared import signing
 from nser_shared.errors import ConfigurationError
 from nser_shared.results import RESULTS_STREAM
@@ -81,3 +81,9 @@ def test_webhooks_are_signed_with_the_key_in_the_secret_file(
             header = receiver.headers["/health"][0][signing.HEADER]
             body = receiver.bodies["/health"][0]
             assert signing.verify(SECRET.replace(" ", "-"), header, body)
+
+
+def test_done_marker_lifetime_comes_from_the_environment_and_has_a_floor() -> None:
+    assert resolve(environ={"NSER_DECISION_DONE_TTL_SECONDS": "300"}).done_ttl_seconds == 300
+    with pytest.raises(ConfigurationError, match="done_ttl_seconds must be >= 60"):
+        DecisionSettings(done_ttl_seconds=10)

@@ -90,6 +90,9 @@ def test_settings_come_from_the_environment_and_bad_ones_are_refused() -> None:
         resolve(environ={"NSER_NWDAF_BUCKET_SECONDS": "5", "NSER_NWDAF_SHORT_WINDOW_SECONDS": "7"})
     with pytest.raises(ConfigurationError, match="retention_seconds"):
         resolve(environ={"NSER_NWDAF_RETENTION_SECONDS": "60"})
+    assert resolve(environ={"NSER_NWDAF_DONE_TTL_SECONDS": "300"}).done_ttl_seconds == 300
+    with pytest.raises(ConfigurationError, match="done_ttl_seconds must be >= 60"):
+        resolve(environ={"NSER_NWDAF_DONE_TTL_SECONDS": "5"})
     assert callable(run)
 
 
