@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,31 @@ OUTBOX = f"{PREFIX}:outbox"
 FEED = f"{PREFIX}:feed"
 EVENTS_MAXLEN = 100_000
 MAX_PAGE = 500
+
+
+async def update_alert(
+    redis: aioredis.Redis, alert_id: str, change: Callable[[Alert], None]
+) -> Alert | None:
+    """Read, change and write one alert atomically, and publish it on the feed: WATCH, then
+    MULTI, retried when another writer got there first. `change` edits the alert in place (it
+    may raise to write nothing). None when there is no such alert."""
+    key = alert_key(alert_id)
+    async with redis.pipeline(transaction=True) as tx:
+        while True:
+            try:
+                await tx.watch(key)
+                raw = await tx.get(key)
+                if raw is None:
+                    return None
+                alert = Alert.model_validate_json(raw)
+                change(alert)
+                tx.multi()  # type: ignore[no-untyped-call]
+                tx.set(key, alert.model_dump_json())
+                tx.publish(FEED, alert.model_dump_json())
+                await tx.execute()
+                return alert
+            except WatchError:
+                continue
 
 
 def alert_key(alert_id: str) -> str:
@@ -164,31 +190,21 @@ class AlertStore:
 
     async def transition(self, alert_id: str, target: AlertStatus) -> Alert:
         """Move an alert to `target` atomically; IllegalTransitionError if not allowed."""
-        key = alert_key(alert_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            while True:
-                try:
-                    await tx.watch(key)
-                    raw = await tx.get(key)
-                    if raw is None:
-                        raise AlertNotFoundError(f"no alert with id {alert_id!r}")
-                    alert = Alert.model_validate_json(raw)
-                    if target not in TRANSITIONS[alert.status]:
-                        raise IllegalTransitionError(
-                            f"alert {alert_id} is {alert.status.value}; it cannot become "
-                            f"{target.value}"
-                        )
-                    now = time.time()
-                    alert.status = target
-                    alert.updated_at = now
-                    if target is AlertStatus.ACKNOWLEDGED:
-                        alert.acknowledged_at = now
-                    else:
-                        alert.resolved_at = now
-                    tx.multi()  # type: ignore[no-untyped-call]
-                    tx.set(key, alert.model_dump_json())
-                    tx.publish(FEED, alert.model_dump_json())
-                    await tx.execute()
-                    return alert
-                except WatchError:
-                    continue
+
+        def change(alert: Alert) -> None:
+            if target not in TRANSITIONS[alert.status]:
+                raise IllegalTransitionError(
+                    f"alert {alert_id} is {alert.status.value}; it cannot become {target.value}"
+                )
+            now = time.time()
+            alert.status = target
+            alert.updated_at = now
+            if target is AlertStatus.ACKNOWLEDGED:
+                alert.acknowledged_at = now
+            else:
+                alert.resolved_at = now
+
+        alert = await update_alert(self.redis, alert_id, change)
+        if alert is None:
+            raise AlertNotFoundError(f"no alert with id {alert_id!r}")
+        return alert

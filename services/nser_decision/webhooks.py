@@ -19,12 +19,11 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
 
 from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.settings import DecisionSettings
-from nser_decision.store import FEED, OUTBOX, alert_key
+from nser_decision.store import OUTBOX, alert_key, update_alert
 from nser_shared import signing
 from nser_shared.consumer import ensure_group, run_reconnecting
 
@@ -140,31 +139,18 @@ class WebhookWorker:
     async def _record(
         self, alert_id: str, responder: str, severity: int, state: DeliveryState, error: str | None
     ) -> None:
-        key = alert_key(alert_id)
-        async with self.redis.pipeline(transaction=True) as tx:
-            while True:
-                try:
-                    await tx.watch(key)
-                    raw = await tx.get(key)
-                    if raw is None:
-                        return
-                    alert = Alert.model_validate_json(raw)
-                    now = time.time()
-                    for notice in alert.responders:
-                        if notice.responder == responder and notice.severity == severity:
-                            notice.state = state
-                            notice.attempts += 1
-                            notice.last_attempt_at = now
-                            notice.last_error = error
-                            if state is DeliveryState.DELIVERED:
-                                notice.delivered_at = now
-                    tx.multi()  # type: ignore[no-untyped-call]
-                    tx.set(key, alert.model_dump_json())
-                    tx.publish(FEED, alert.model_dump_json())
-                    await tx.execute()
-                    return
-                except WatchError:
-                    continue
+        def change(alert: Alert) -> None:
+            now = time.time()
+            for notice in alert.responders:
+                if notice.responder == responder and notice.severity == severity:
+                    notice.state = state
+                    notice.attempts += 1
+                    notice.last_attempt_at = now
+                    notice.last_error = error
+                    if state is DeliveryState.DELIVERED:
+                        notice.delivered_at = now
+
+        await update_alert(self.redis, alert_id, change)  # an expired alert: nothing to record
 
     async def close(self) -> None:
         for task in list(self.tasks):
