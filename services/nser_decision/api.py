@@ -12,11 +12,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from nser_decision.feed import FeedFullError
+from nser_decision.errors import (
+    AlertNotFoundError,
+    BadQueryError,
+    FeedFullError,
+    IllegalTransitionError,
+)
 from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
-from nser_decision.store import AlertNotFoundError, BadQueryError, IllegalTransitionError
 from nser_shared import http_auth, http_docs
 from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes

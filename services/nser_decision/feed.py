@@ -19,19 +19,15 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from nser_decision.errors import FeedFullError
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.store import FEED
-from nser_shared.errors import NserError
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 SEND_TIMEOUT_S = 30.0
 LAGGING = 'event: lagging\ndata: {"detail": "this client fell behind; re-list and reconnect"}\n\n'
-
-
-class FeedFullError(NserError):
-    """As many live feed clients as the service serves are connected."""
 
 
 class FeedClients:

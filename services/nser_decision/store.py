@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from nser_decision.alerts import TRANSITIONS, Alert, AlertPage, AlertStatus
-from nser_shared.errors import NserError
+from nser_decision.errors import AlertNotFoundError, BadQueryError, IllegalTransitionError
 
 PREFIX = "nser:decision"
 ALERTS = f"{PREFIX}:alerts"
@@ -71,19 +71,6 @@ def open_key(device_id: str) -> str:
 
 def pending_key(device_id: str) -> str:
     return f"{PREFIX}:pending:{device_id}"
-
-
-class AlertNotFoundError(NserError, KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class IllegalTransitionError(NserError):
-    """A status change the alert's lifecycle does not allow (e.g. resolved -> acknowledged)."""
-
-
-class BadQueryError(NserError, ValueError):
-    """A malformed filter, time range or cursor."""
 
 
 @dataclass(frozen=True)

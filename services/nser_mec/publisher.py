@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from nser_mec.errors import ResultsStreamUnavailableError
 from nser_mec.metrics import MecMetrics
-from nser_shared.errors import NserError
 from nser_shared.results import DEFAULT_STREAM_MAXLEN, RESULTS_STREAM, ResultRecord
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,6 @@ log = logging.getLogger(__name__)
 MAX_PIPELINE = 256
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 2.0
-
-
-class ResultsStreamUnavailableError(NserError):
-    """The results stream did not take a result in time: the window is not acknowledged, and
-    the device should send it again after a backoff."""
 
 
 @dataclass

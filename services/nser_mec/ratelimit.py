@@ -7,17 +7,9 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
-from nser_shared.errors import QueueFullError
+from nser_mec.errors import DeviceRateLimitedError
 
 MAX_DEVICES = 100_000
-
-
-class DeviceRateLimitedError(QueueFullError):
-    """A device sent more windows than its rate allows; `retry_after_s` says when to retry."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 class DeviceRateLimiter:

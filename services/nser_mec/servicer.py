@@ -19,9 +19,15 @@ from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_mec.batcher import Classified, MicroBatcher
 from nser_mec.engine import InferenceEngine, ServedModel
+from nser_mec.errors import (
+    DeviceRateLimitedError,
+    IdentityMismatchError,
+    NotReadyError,
+    ResultsStreamUnavailableError,
+)
 from nser_mec.metrics import MecMetrics
-from nser_mec.publisher import ResultPublisher, ResultsStreamUnavailableError
-from nser_mec.ratelimit import DeviceRateLimitedError, DeviceRateLimiter
+from nser_mec.publisher import ResultPublisher
+from nser_mec.ratelimit import DeviceRateLimiter
 from nser_shared.device_ids import is_device_id
 from nser_shared.errors import (
     FeatureConfigMismatchError,
@@ -36,14 +42,6 @@ from nser_shared.tls import DEVICE_URI_PREFIX, device_identity
 from nser_shared.windows import DecodedWindow, decode_window, timestamp
 
 log = logging.getLogger(__name__)
-
-
-class NotReadyError(NserError):
-    """The server is still loading its models, or shutting down."""
-
-
-class IdentityMismatchError(NserError):
-    """A window whose device id is not the device its sender's client certificate names."""
 
 
 STATUS_BY_ERROR: dict[type[NserError], grpc.StatusCode] = {

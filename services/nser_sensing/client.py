@@ -24,6 +24,7 @@ import grpc.aio
 
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_sensing.devices import Device, WindowFramer
+from nser_sensing.errors import MecUnreachableError
 from nser_sensing.metrics import SenseReport
 from nser_sensing.sentlog import SentLog
 from nser_sensing.session import DeviceSession
@@ -34,10 +35,6 @@ from nser_shared.windows import PayloadDtype, payload_bytes
 TARGET_ENV = "NSER_MEC_ADDR"
 FALLBACK_TARGET = "127.0.0.1:50051"
 _TARGET = re.compile(r"(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
-
-
-class MecUnreachableError(NserError):
-    """The MEC inference service could not be reached within the connect timeout."""
 
 
 def default_target() -> str:

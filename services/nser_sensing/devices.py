@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nser_sensing.errors import DeviceConfigError
 from nser_sensing.scenes import (
     SAMPLE_RATE,
     AudioTrack,
@@ -25,7 +26,6 @@ from nser_sensing.scenes import (
     render_scene,
 )
 from nser_shared.device_ids import device_id
-from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig, MelFrontEnd
 from nser_shared.links import LinkProfile, link_profile
 from nser_shared.windows import DeviceKind, Features
@@ -33,10 +33,6 @@ from nser_shared.windows import DeviceKind, Features
 FIRST_GNB_ID = 0x00066C  # 24-bit gNB id of the first base station
 SECTORS_PER_GNB = 3  # local cell ids 1..3 under each gNB
 SILENCE_DBFS = -120.0  # the level reported for digital silence
-
-
-class DeviceConfigError(NserError):
-    """A fleet that cannot be built: no devices, no cells, a bad hop or gate."""
 
 
 def nr_cell_id(cell_index: int) -> str:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
+from nser_sensing.errors import NetemError
 from nser_shared.errors import NserError
 from nser_shared.links import DEFAULT_LINK_PROFILE, LINK_PROFILES, LinkProfile, link_profile
 
@@ -31,10 +32,6 @@ PROFILE_ENV = "NSER_LINK_PROFILE"
 DEFAULT_DEVICE = "eth0"
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
-
-
-class NetemError(NserError):
-    """The link profile could not be applied (no tc, no CAP_NET_ADMIN, no netem in the kernel)."""
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -31,8 +31,8 @@ import torchaudio
 
 from nser_models.data.noise import generate_noise
 from nser_models.data.synthetic import VOCAL_CLASSES, make_speaker, synthesise_clip
+from nser_sensing.errors import SceneError
 from nser_shared.audio import read_audio
-from nser_shared.errors import NserError
 from nser_shared.labels import TASK_CLASSES, Task, Valence
 
 SAMPLE_RATE = 16000
@@ -41,10 +41,6 @@ BED_SECONDS = 40.0  # length of the shared noise track; longer scenes tile it
 VOICES_PER_DEVICE = 4  # speakers around one device
 AUDIO_SUFFIXES = frozenset({".wav", ".flac"})
 Audio = npt.NDArray[np.float32]
-
-
-class SceneError(NserError):
-    """An unknown scene, or an audio source that is missing or unreadable."""
 
 
 @dataclass(frozen=True)

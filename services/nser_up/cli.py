@@ -32,13 +32,13 @@ import httpx
 import redis
 
 from nser_models.checkpoint import SHIPPED_DIR
-from nser_shared.errors import NserError
+from nser_shared.errors import ChildProcessError, NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.links import LINK_PROFILES
-from nser_shared.processes import ChildProcessError
 from nser_shared.provenance import checkpoint_digests
 from nser_shared.results import RESULTS_STREAM
 from nser_shared.tls import redact_url
+from nser_up.errors import InterruptedRunError
 from nser_up.network import Network, UpConfig
 from nser_up.observe import END_TO_END, latency_table, render, snapshot
 from nser_up.scenarios import SCENARIOS, split_devices
@@ -69,10 +69,6 @@ STOP = StopRequest()
 SUPERVISION_INTERVAL_S = 0.25  # how soon a dead service is noticed
 RENDER_GRACE_S = 180.0  # beyond the scenario, for the devices to render their scenes
 PLAY_GRACE_S = 60.0  # beyond the scenario once the devices play, for retries and the last answers
-
-
-class InterruptedRunError(Exception):
-    """SIGINT or SIGTERM arrived: stop everything and say so."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

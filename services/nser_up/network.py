@@ -27,10 +27,10 @@ from nser_models.served import SERVED_MODEL
 from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
 from nser_shared.credential_files import read_secret
 from nser_shared.device_ids import fleet_device_ids
+from nser_shared.errors import ChildProcessError
 from nser_shared.features import WINDOW_HOP_S
 from nser_shared.processes import (
     Child,
-    ChildProcessError,
     HttpServiceChild,
     MecChild,
     RedisChild,

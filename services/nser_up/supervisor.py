@@ -16,17 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nser_shared.processes import Child, ChildProcessError
+from nser_shared.errors import ChildProcessError
+from nser_shared.processes import Child
+from nser_up.errors import CrashLoopError
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 8.0
 CRASH_LOOP_RESTARTS = 5
 CRASH_LOOP_WINDOW_S = 60.0
 LOG_TAIL_LINES = 20
-
-
-class CrashLoopError(ChildProcessError):
-    """A service kept dying: restarting it again would not help."""
 
 
 @dataclass

@@ -46,3 +46,7 @@ class InvalidResultRecordError(NserError, ValueError):
 
 class ConfigurationError(NserError, ValueError):
     """A setting (command-line option or environment variable) with a value that cannot work."""
+
+
+class ChildProcessError(NserError):
+    """A child process could not be started, or died before it was ready."""

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from nser_shared.errors import ChildProcessError
+
 # Children start by fork and exec (`_die_with_parent` runs between the two). gRPC's fork
 # handlers exist for processes that go on using gRPC after a fork; ours exec at once, and those
 # handlers hung a fork here while another thread used gRPC (grpc/grpc#22624). gRPC documents
@@ -32,12 +34,7 @@ import httpx
 import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from nser_shared.errors import NserError
 from nser_shared.tls import PkiLayout, redact_url, with_password
-
-
-class ChildProcessError(NserError):
-    """A child process could not be started, or died before it was ready."""
 
 
 def free_port() -> int:

@@ -17,8 +17,9 @@ from support.pki import device_credentials
 from support.processes import RedisChild
 
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
-from nser_sensing.client import ClientConfig, MecUnreachableError, run_sensing
+from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
+from nser_sensing.errors import MecUnreachableError
 from nser_sensing.transport import INSECURE, Transport
 from nser_shared.errors import ConfigurationError
 from nser_shared.tls import PkiLayout

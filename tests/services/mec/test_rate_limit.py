@@ -9,7 +9,8 @@ import pytest
 from support.mec import MecProcess, feature_window
 from support.processes import RedisChild
 
-from nser_mec.ratelimit import DeviceRateLimitedError, DeviceRateLimiter
+from nser_mec.errors import DeviceRateLimitedError
+from nser_mec.ratelimit import DeviceRateLimiter
 
 
 def test_bucket_admits_the_burst_then_the_rate() -> None:

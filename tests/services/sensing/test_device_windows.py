@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from nser_sensing.devices import (
-    DeviceConfigError,
     WindowFramer,
     build_devices,
     looped_spans,
@@ -18,6 +17,7 @@ from nser_sensing.devices import (
     rms_dbfs,
     window_spans,
 )
+from nser_sensing.errors import DeviceConfigError
 from nser_sensing.scenes import SAMPLE_RATE, AudioTrack, SceneEvent
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, MelFrontEnd
 from nser_shared.labels import Valence

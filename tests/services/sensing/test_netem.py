@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from nser_sensing import netem
-from nser_sensing.netem import NetemError, apply, check, qdisc_argv
+from nser_sensing.errors import NetemError
+from nser_sensing.netem import apply, check, qdisc_argv
 from nser_shared.links import LINK_PROFILES, LinkProfile
 
 FAKE_TC = """#!/bin/sh

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nser_sensing.errors import SceneError
 from nser_sensing.scenes import (
     SAMPLE_RATE,
     SCENES,
-    SceneError,
     SceneEvent,
     audio_files,
     load_track,

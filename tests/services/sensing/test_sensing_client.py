@@ -12,8 +12,9 @@ from fake_mec import FakeMec
 from support.processes import free_port
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_sensing.client import ClientConfig, MecUnreachableError, run_sensing
+from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
+from nser_sensing.errors import MecUnreachableError
 from nser_sensing.metrics import OK, summary_text
 from nser_sensing.session import DeviceSession, Pending
 from nser_sensing.transport import INSECURE
