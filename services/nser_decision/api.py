@@ -1,12 +1,11 @@
-"""The decision service as a FastAPI app: the stream consumer and the webhook worker run in its
-lifespan; the REST API serves the alert history. Errors map to HTTP codes here and only here.
+"""The decision service as a FastAPI app (nser_shared.http_service): the stream consumer and
+the webhook worker run in its lifespan; the REST API serves the alert history. Errors map to HTTP
+codes here and only here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,9 +20,8 @@ from nser_decision.errors import (
 from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
-from nser_shared import http_auth, http_docs
-from nser_shared.http_limits import RequestSizeLimit
-from nser_shared.http_ops import add_operational_routes
+from nser_shared import http_auth
+from nser_shared.http_service import service_app
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +40,16 @@ def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> J
 
 def create_app(settings: DecisionSettings) -> FastAPI:
     """The app; ConfigurationError (before anything runs) without usable API tokens."""
-    tokens = http_auth.access_table(settings.tokens_file, settings.insecure, "decision")
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime(settings)
-        app.state.runtime = rt
-        rt.start()
-        try:
-            yield
-        finally:
-            await rt.close()
-
-    app = FastAPI(
+    app = service_app(
         title="nser decision service",
-        version="1.0.0",
         description="Alerts for negative screams, from the results stream of the MEC inference "
         "service; incidents, responders, and the alert history.",
-        lifespan=lifespan,
-        docs_url=None,  # http_docs serves /docs from local assets
-        redoc_url=None,
+        runtime=Runtime(settings),
+        tokens=http_auth.access_table(settings.tokens_file, settings.insecure, "decision"),
+        max_body_bytes=settings.max_body_bytes,
+        reject=_error,
+        background="the consumer and the webhook worker",
     )
-    http_docs.install(app)
     app.include_router(router)
 
     for error, status in ERROR_STATUS.items():
@@ -79,13 +65,4 @@ def create_app(settings: DecisionSettings) -> FastAPI:
         return _error(exc.status, exc.detail, exc.headers)
 
     app.add_exception_handler(http_auth.AccessDeniedError, denied)
-    http_auth.install(app, tokens)
-    app.add_middleware(
-        RequestSizeLimit,
-        max_body_bytes=settings.max_body_bytes,
-        reject=_error,
-    )
-
-    add_operational_routes(app, "the consumer and the webhook worker")
-
     return app

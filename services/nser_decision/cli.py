@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
 from nser_decision import settings
 from nser_decision.api import create_app
+from nser_shared.http_service import serve
 from nser_shared.tls import server_tls
 
 
@@ -23,13 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = settings.resolve(args)
     tls = server_tls("nser_decision", config, settings.SETTINGS, plaintext="HTTP is plaintext")
-    uvicorn.run(
+    return serve(
         create_app(config),
-        host=config.host,
-        port=config.port,
-        log_level="info",
-        timeout_graceful_shutdown=10,
-        ssl_certfile=None if tls is None else str(tls.cert_path),
-        ssl_keyfile=None if tls is None else str(tls.key_path),
+        config.host,
+        config.port,
+        None if tls is None else tls.cert_path,
+        None if tls is None else tls.key_path,
     )
-    return 0

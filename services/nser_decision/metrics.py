@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
+from nser_shared.http_service import HttpMetrics
 from nser_shared.results import STAGES
 
 # Consecutive pairs of the result's stage timestamps, then the decision itself.
@@ -24,6 +25,7 @@ class DecisionMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.http = HttpMetrics("nser_decision", r)
         self.decisions = Counter(
             "nser_decision_decisions_total", "Results decided, by decision", ["decision"],
             registry=r,

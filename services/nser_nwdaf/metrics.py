@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
+from nser_shared.http_service import HttpMetrics
 
 # Capture -> published spans the simulated radio link and the MEC: up to a cloud round trip.
 DELAY_BUCKETS_SECONDS = (*LATENCY_BUCKETS_SECONDS, 5.0, 10.0)
@@ -39,19 +40,7 @@ class NwdafMetrics:
             buckets=DELAY_BUCKETS_SECONDS,
             registry=r,
         )
-        self.http_requests = Counter(
-            "nser_nwdaf_http_requests_total",
-            "API requests answered, by route template, method and status code",
-            ["route", "method", "code"],
-            registry=r,
-        )
-        self.http_request_seconds = Histogram(
-            "nser_nwdaf_http_request_duration_seconds",
-            "Time to answer an API request",
-            ["route"],
-            buckets=LATENCY_BUCKETS_SECONDS,
-            registry=r,
-        )
+        self.http = HttpMetrics("nser_nwdaf", r)
         self.tick_seconds = Histogram(
             "nser_nwdaf_tick_duration_seconds",
             "Time of one pass over the subscriptions",

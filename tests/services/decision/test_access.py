@@ -107,6 +107,10 @@ def test_health_readiness_and_metrics_stay_open_and_name_no_device(
         response = httpx.get(decision.url + path, timeout=10)
         assert response.status_code == 200, path
         assert "phone-0001" not in response.text  # no personal data without a token
+    # Every request is counted by its route template (the shared skeleton's request metrics).
+    metrics = httpx.get(decision.url + "/metrics", timeout=10).text
+    assert 'nser_decision_http_requests_total{code="200",method="GET",route="/healthz"}' in metrics
+    assert 'method="GET",route="/v1/alerts"' in metrics  # the test's own reads, with a token
 
 
 def test_a_body_or_query_over_the_limit_is_refused_before_it_is_read(
