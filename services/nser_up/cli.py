@@ -298,10 +298,16 @@ def _text(http: httpx.Client, url: str) -> str:
 
 
 def _shown(config: UpConfig) -> dict[str, Any]:
-    """The run's configuration as the summary shows it: paths as text, no Redis password."""
+    """The run's configuration as the summary shows it: paths as text, no Redis password, and
+    the services' settings this run changed through the environment (no secrets)."""
     shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     if shown["redis_url"]:
         shown["redis_url"] = redact_url(shown["redis_url"])
+    shown["environment"] = {
+        k: v
+        for k, v in sorted(os.environ.items())
+        if k.startswith("NSER_") and not any(w in k for w in ("SECRET", "PASSWORD", "TOKEN"))
+    }
     return shown
 
 

@@ -49,11 +49,11 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
-def _start_up(out: Path, *extra: str) -> subprocess.Popen[str]:
+def _start_up(out: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     args = [*NSER, "up", "--devices", "4", "--cells", "2", "--out", str(out), *extra]
     return subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )  # fmt: skip
 
 
@@ -79,9 +79,10 @@ def _bucket_width(value_s: float) -> float:
 def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Path) -> None:
     # Secure by default; the soak report rides along (samples every 2 s), and the devices play
     # 6 s of their scenes twice over, as an hour-long soak plays a few minutes in a loop.
+    # A setting changed through the environment is recorded with the run.
     up = _start_up(
         tmp_path, "--duration", "12", "--scene-loop", "6", "--soak-interval", "2",
-        "--soak-warmup", "1",
+        "--soak-warmup", "1", env={"NSER_DECISION_DONE_TTL_SECONDS": "600"},
     )  # fmt: skip
     stdout, stderr = up.communicate(timeout=300)
     assert up.returncode == 0, stderr[-3000:]
@@ -122,6 +123,10 @@ def test_up_runs_a_scenario_and_prometheus_agrees_with_the_summary(tmp_path: Pat
     assert soak["memory"]["nser_decision"]["end_mib"] > 20
     assert len(soak["intervals"]) >= 3
     assert "| nser_mec |" in (tmp_path / "soak.md").read_text()
+    header = (tmp_path / "soak.md").read_text().splitlines()[2]
+    assert "NSER_DECISION_DONE_TTL_SECONDS=600 " in header
+    assert " nser up " in header
+    assert summary["config"]["environment"]["NSER_DECISION_DONE_TTL_SECONDS"] == "600"
     for log in ("mec.log", "decision.log", "nwdaf.log", "prometheus.log"):
         assert (tmp_path / "logs" / log).is_file()
 
