@@ -48,10 +48,17 @@ class State:
 
 
 class DecisionHandler:
-    def __init__(self, policy: Policy, webhooks: dict[str, str], metrics: DecisionMetrics) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        webhooks: dict[str, str],
+        metrics: DecisionMetrics,
+        events_maxlen: int = EVENTS_MAXLEN,
+    ) -> None:
         self.policy = policy
         self.webhooks = webhooks
         self.metrics = metrics
+        self.events_maxlen = events_maxlen
 
     async def read(self, tx: Pipeline, record: ResultRecord) -> State:
         decision = self.policy.decide(record)
@@ -78,7 +85,10 @@ class DecisionHandler:
         if state.decision is not Decision.NEGATIVE_SCREAM:
             if record.is_scream:
                 tx.xadd(
-                    EVENTS, _event(record, state.decision), maxlen=EVENTS_MAXLEN, approximate=True
+                    EVENTS,
+                    _event(record, state.decision),
+                    maxlen=self.events_maxlen,
+                    approximate=True,
                 )
             if state.decision is Decision.POSITIVE_SCREAM:
                 pending = self._pending(state.pending, record, alerting=False)

@@ -53,7 +53,9 @@ class Runtime:
                 claim_idle_ms=settings.claim_idle_ms,
                 done_ttl_s=settings.done_ttl_seconds,
             ),
-            DecisionHandler(self.policy, dict(settings.webhooks), self.metrics),
+            DecisionHandler(
+                self.policy, dict(settings.webhooks), self.metrics, settings.events_maxlen
+            ),
         )
         self.webhooks = WebhookWorker(settings, self.metrics)
         self.feed_clients = FeedClients(settings.max_feed_clients, self.metrics)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nser_decision.policy import Policy
+from nser_decision.store import EVENTS_MAXLEN
 from nser_shared import settings
 from nser_shared.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.errors import ConfigurationError
@@ -63,6 +64,7 @@ class DecisionSettings:
     # alerts of a city-sized fleet fits in the count; age is what an operator sets.
     alert_retention_days: float = 90.0
     max_alerts: int = 1_000_000
+    events_maxlen: int = EVENTS_MAXLEN
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +89,7 @@ class DecisionSettings:
             "max_feed_clients",
             "feed_queue_events",
             "max_alerts",
+            "events_maxlen",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
@@ -195,6 +198,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "alert_retention_days": Setting(
         "NSER_DECISION_ALERT_RETENTION_DAYS", float, "alerts older than this are removed"
+    ),
+    "events_maxlen": Setting(
+        "NSER_DECISION_EVENTS_MAXLEN",
+        int,
+        "length cap (approximate) of the stream of screams that raised no alert",
     ),
     "max_alerts": Setting(
         "NSER_DECISION_MAX_ALERTS", int, "alerts kept at most (the oldest removed first)"

@@ -230,3 +230,13 @@ def test_tokens_rotate_and_expire_without_a_restart(
         assert response.status_code == 401
         assert "expired at" in response.text
         assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_the_no_alert_events_stream_is_held_at_its_configured_length(
+    redis_server: RedisChild,
+) -> None:
+    with serve(redis_server, events_maxlen=10) as d:
+        d.publish([make_record(device_id="phone-0003", negative=0.1) for _ in range(400)])
+        d.wait_decided(400)
+        # approximate trimming drops whole nodes of 100 entries: within one node of the cap
+        assert 10 <= d.redis.xlen("nser:decision:events") <= 110

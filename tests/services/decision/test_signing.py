@@ -83,7 +83,10 @@ def test_webhooks_are_signed_with_the_key_in_the_secret_file(
             assert signing.verify(SECRET.replace(" ", "-"), header, body)
 
 
-def test_done_marker_lifetime_comes_from_the_environment_and_has_a_floor() -> None:
+def test_bounds_on_redis_memory_come_from_the_environment_and_are_checked() -> None:
     assert resolve(environ={"NSER_DECISION_DONE_TTL_SECONDS": "300"}).done_ttl_seconds == 300
     with pytest.raises(ConfigurationError, match="done_ttl_seconds must be >= 60"):
         DecisionSettings(done_ttl_seconds=10)
+    assert resolve(environ={"NSER_DECISION_EVENTS_MAXLEN": "5000"}).events_maxlen == 5000
+    with pytest.raises(ConfigurationError, match="events_maxlen must be >= 1"):
+        DecisionSettings(events_maxlen=0)
