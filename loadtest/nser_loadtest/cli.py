@@ -227,7 +227,7 @@ def _batching(
     out = {}
     for max_batch, delay_us in BATCH_SETTINGS:
         mec = MecChild(redis_url, Path(tmp) / f"mec-b{max_batch}-d{delay_us}.log",
-                       ["--max-batch-size", str(max_batch),
+                       ["--models", "student", "--max-batch-size", str(max_batch),
                         "--max-queue-delay-us", str(delay_us)], pki=None)  # fmt: skip
         try:
             mec.start()

@@ -25,6 +25,7 @@ import numpy as np
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
+from nser_shared.windows import timestamp
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
@@ -94,7 +95,7 @@ async def run_open_loop(
     timeout_s: float = 10.0,
 ) -> LoadResult:
     """Offer `rate` windows/s of `model` for `duration_s` to the server at `target`."""
-    requests = [_with_model(w, model) for w in windows]
+    requests = [fresh_request(w, model) for w in windows]
     offsets = schedule(rate, duration_s, poisson)
     latencies: list[float] = []
     queue_us: list[int] = []
@@ -141,10 +142,15 @@ async def run_open_loop(
     )
 
 
-def _with_model(window: pb.FeatureWindow, model: str) -> pb.FeatureWindow:
+def fresh_request(window: pb.FeatureWindow, model: str) -> pb.FeatureWindow:
+    """A copy of `window` for `model`, stamped captured and sent now: a load test runs for
+    minutes, longer than the MEC accepts a window's clock to be off (MAX_CLOCK_SKEW_S)."""
     copy = pb.FeatureWindow()
     copy.CopyFrom(window)
     copy.model = model
+    now = timestamp(time.time())
+    copy.captured_at.CopyFrom(now)
+    copy.sent_at.CopyFrom(now)
     return copy
 
 
@@ -158,7 +164,7 @@ async def run_closed_loop(
     timeout_s: float = 30.0,
 ) -> LoadResult:
     """Keep `concurrency` requests of `model` in flight for `duration_s`."""
-    requests = [_with_model(w, model) for w in windows]
+    requests = [fresh_request(w, model) for w in windows]
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     sent = 0

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from nser_loadtest.openloop import fresh_request
+from nser_loadtest.windows import corpus_windows
 from nser_shared.cli import main
 
 PERCENTILES = ("p50", "p90", "p95", "p99", "p99.9", "max")
@@ -69,3 +72,16 @@ def test_bad_arguments_end_with_a_clear_message(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_windows_are_stamped_when_a_step_starts_not_when_they_were_made() -> None:
+    # A full load test runs for minutes: windows made at its start would be refused by the
+    # MEC's clock check (MAX_CLOCK_SKEW_S) by the time the batching steps send them.
+    made_long_ago = corpus_windows(1)[0]
+    made_long_ago.captured_at.FromSeconds(int(time.time()) - 3600)
+    made_long_ago.sent_at.FromSeconds(int(time.time()) - 3600)
+    fresh = fresh_request(made_long_ago, "student")
+    assert fresh.model == "student"
+    for stamp in (fresh.captured_at, fresh.sent_at):
+        assert abs(stamp.ToMicroseconds() / 1e6 - time.time()) < 5
+    assert fresh.tensor == made_long_ago.tensor
