@@ -1,0 +1,59 @@
+"""Every report committed under docs/ records the inputs it was made from (nser_shared.provenance),
+and none is older than them: a retrained checkpoint or a relabelled clip table fails this test
+until the reports made from the old ones are regenerated with the command each one names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nser_shared.provenance import REPO_ROOT, input_digests, sha256_file, stale_inputs
+
+DOCS = REPO_ROOT / "docs"
+REPORTS = sorted(p for p in DOCS.rglob("*.json") if "network" not in p.relative_to(DOCS).parts)
+
+
+def recorded_inputs(node: Any) -> Iterator[dict[str, str]]:
+    """Every `inputs` mapping in a report (an evaluation report carries its real-audio run's)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "inputs" and isinstance(value, dict):
+                yield value
+            else:
+                yield from recorded_inputs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from recorded_inputs(item)
+
+
+def test_there_are_reports_to_check() -> None:
+    assert len(REPORTS) >= 10
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=lambda p: str(p.relative_to(DOCS)))
+def test_report_is_not_older_than_its_inputs(report: Path) -> None:
+    text = report.read_text()
+    found = list(recorded_inputs(json.loads(text)))
+    assert found, f"{report} records no inputs: regenerate it with the command it names"
+    stale = sorted({path for inputs in found for path in stale_inputs(inputs)})
+    assert not stale, f"{report} was made from older {stale}: regenerate it with its command"
+    assert str(REPO_ROOT) not in text, f"{report} names an absolute path"
+
+
+def test_stale_inputs_are_the_changed_and_the_missing() -> None:
+    readme = REPO_ROOT / "README.md"
+    digest = sha256_file(readme)
+    assert input_digests([readme]) == {"README.md": digest}
+    assert stale_inputs({"README.md": digest}) == []
+    assert stale_inputs({"README.md": "0" * 64}) == ["README.md"]
+    assert stale_inputs({"docs/no-such-file.json": digest}) == ["docs/no-such-file.json"]
+
+
+def test_inputs_outside_the_repository_are_not_recorded(tmp_path: Path) -> None:
+    outside = tmp_path / "corpus.csv"
+    outside.write_text("clip,label\n")
+    assert input_digests([outside]) == {}
