@@ -1,0 +1,96 @@
+"""The floors of the code (docs/architecture.md): no package imports a floor above its own, by
+statement or by a module name in a string, and no service imports another service.
+
+The known exceptions are listed below, each to be removed by issue 14. The test fails on a new
+upward import, and also when a listed exception is gone, so that the list only ever shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from nser_shared.provenance import REPO_ROOT
+
+SERVICES = ("nser_mec", "nser_sensing", "nser_decision", "nser_nwdaf")
+TOP = ("nser_up", "nser_loadtest")
+TRAINING = ("nser_models.data", "nser_models.train", "nser_models.train_real")
+# The modules (and their submodules) each package may not import.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "nser_shared": ("nser_models", *SERVICES, *TOP),
+    "nser_models": (*SERVICES, *TOP),
+    **{s: (*(o for o in SERVICES if o != s), *TOP) for s in SERVICES},
+}
+FORBIDDEN["nser_sensing"] += TRAINING  # a device does not carry the training code
+PACKAGES = {
+    "nser_shared": REPO_ROOT / "shared" / "nser_shared",
+    "nser_models": REPO_ROOT / "models" / "nser_models",
+    **{s: REPO_ROOT / "services" / s for s in SERVICES},
+}
+# (file relative to the repository, imported package): upward or sideways imports that exist
+# today, each named in docs/architecture.md and to be removed by issue 14.
+KNOWN = {
+    # the `nser` command names every command's module, and processes.py starts the services
+    ("shared/nser_shared/cli.py", "nser_decision"),
+    ("shared/nser_shared/cli.py", "nser_loadtest"),
+    ("shared/nser_shared/cli.py", "nser_mec"),
+    ("shared/nser_shared/cli.py", "nser_models"),
+    ("shared/nser_shared/cli.py", "nser_nwdaf"),
+    ("shared/nser_shared/cli.py", "nser_sensing"),
+    ("shared/nser_shared/cli.py", "nser_up"),
+    ("shared/nser_shared/processes.py", "nser_mec"),
+    # the offline scene evaluation, kept in the device package, applies the decision policy
+    ("services/nser_sensing/scene_accuracy.py", "nser_decision"),
+    # the devices render scenes with the synthetic corpus's voices and noise, and the offline
+    # payload report, kept in the device package, reads the corpus
+    ("services/nser_sensing/scenes.py", "nser_models.data"),
+    ("services/nser_sensing/payload_report.py", "nser_models.data"),
+}
+MODULE_NAME = re.compile(r"^nser_[a-z]+(\.[a-z_]+)*$")
+
+
+def imported_modules(path: Path) -> Iterator[str]:
+    """The nser modules `path` imports, by statement or as a module name in a string."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value]
+        yield from (name for name in names if MODULE_NAME.match(name))
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    found = set()
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            for imported in imported_modules(path):
+                for forbidden in FORBIDDEN[package]:
+                    if imported == forbidden or imported.startswith(forbidden + "."):
+                        found.add((path.relative_to(REPO_ROOT).as_posix(), forbidden))
+    return found
+
+
+def test_no_package_imports_a_floor_above_its_own() -> None:
+    found = upward_imports()
+    new = sorted(found - KNOWN)
+    assert not new, f"imports a floor above its own or another service: {new}"
+    fixed = sorted(KNOWN - found)
+    assert not fixed, f"no longer found (remove them from KNOWN): {fixed}"
+
+
+def test_the_check_sees_statements_and_strings(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import nser_mec.engine\n"
+        "from nser_up import cli\n"
+        "from . import sibling\n"
+        "COMMAND = ['python', '-m', 'nser_decision']\n"
+        "TEXT = 'nser_shared is fine, and so is prose about nser_mec'\n"
+        "METRIC = 'nser_decision_http_requests_total'\n"
+    )
+    assert sorted(imported_modules(module)) == ["nser_decision", "nser_mec.engine", "nser_up"]
