@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 # Before anything imports gRPC: the tests start children by fork and exec while gRPC is in use
-# (shared/nser_shared/processes.py says why its fork handlers are off).
+# (services/nser_up/processes.py says why its fork handlers are off).
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
 
 from collections.abc import Iterator

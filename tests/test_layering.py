@@ -32,7 +32,7 @@ PACKAGES = {
 # (file relative to the repository, imported package): upward or sideways imports that exist
 # today, each named in docs/architecture.md and to be removed by issue 14.
 KNOWN = {
-    # the `nser` command names every command's module, and processes.py starts the services
+    # the `nser` command names every command's module
     ("shared/nser_shared/cli.py", "nser_decision"),
     ("shared/nser_shared/cli.py", "nser_loadtest"),
     ("shared/nser_shared/cli.py", "nser_mec"),
@@ -40,7 +40,6 @@ KNOWN = {
     ("shared/nser_shared/cli.py", "nser_nwdaf"),
     ("shared/nser_shared/cli.py", "nser_sensing"),
     ("shared/nser_shared/cli.py", "nser_up"),
-    ("shared/nser_shared/processes.py", "nser_mec"),
     # the offline scene evaluation, kept in the device package, applies the decision policy
     ("services/nser_sensing/scene_accuracy.py", "nser_decision"),
     # the devices render scenes with the synthetic corpus's voices and noise, and the offline

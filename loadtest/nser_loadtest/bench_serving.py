@@ -43,8 +43,8 @@ from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpo
 from nser_shared.errors import ConfigurationError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
-from nser_shared.processes import MecChild, RedisChild, free_port
 from nser_shared.provenance import checkpoint_digests
+from nser_up.processes import MecChild, RedisChild, free_port
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from nser_decision.store import ALERTS, alert_key
 from nser_shared.errors import NserError
-from nser_shared.processes import RedisChild, free_port
+from nser_up.processes import RedisChild, free_port
 
 COLUMNS = ("created", "device_id", "nr_cell_id", "status", "severity", "windows",
            "negative_probability", "responders", "incident_id")  # fmt: skip

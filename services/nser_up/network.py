@@ -29,7 +29,8 @@ from nser_shared.credential_files import read_secret
 from nser_shared.device_ids import fleet_device_ids
 from nser_shared.errors import ChildProcessError
 from nser_shared.features import WINDOW_HOP_S
-from nser_shared.processes import (
+from nser_shared.tls import PkiLayout, create_dev_pki
+from nser_up.processes import (
     Child,
     HttpServiceChild,
     MecChild,
@@ -38,7 +39,6 @@ from nser_shared.processes import (
     free_port,
     tls_args,
 )
-from nser_shared.tls import PkiLayout, create_dev_pki
 from nser_up.prometheus import PrometheusChild, scrape_config
 from nser_up.scenarios import split_devices
 from nser_up.supervisor import Supervisor

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from nser_shared.processes import HttpServiceChild, free_port
 from nser_shared.tls import PkiLayout
+from nser_up.processes import HttpServiceChild, free_port
 
 METRICS_PATH = "/metrics"
 

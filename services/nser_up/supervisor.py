@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nser_shared.errors import ChildProcessError
-from nser_shared.processes import Child
 from nser_up.errors import CrashLoopError
+from nser_up.processes import Child
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 8.0

@@ -26,8 +26,8 @@ from nser_decision.policy import Decision, Policy
 from nser_decision.store import COUNTS
 from nser_sensing.sentlog import read_sent_log
 from nser_shared.backlog import GroupBacklog, read_backlogs
-from nser_shared.processes import Child, HttpServiceChild, MecChild
 from nser_shared.prom import sample_value
+from nser_up.processes import Child, HttpServiceChild, MecChild
 from nser_up.reconcile import DONE, Reconciliation, duplicated_alerts, stored_alerts
 
 # The replicas' policy: every alerting window is in an alert (no evidence needed first).

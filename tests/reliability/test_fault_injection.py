@@ -43,8 +43,8 @@ from reliability_support import (
 )
 from support.processes import RedisChild, free_port, wait_until
 
-from nser_shared.processes import HttpServiceChild, MecChild
 from nser_shared.results import RESULTS_STREAM
+from nser_up.processes import HttpServiceChild, MecChild
 from nser_up.reconcile import reconcile
 
 DEVICES = 6  # two windows a second each: 12 windows/s of steady load

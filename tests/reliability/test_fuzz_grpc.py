@@ -22,7 +22,7 @@ from support.processes import RedisChild, free_port
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.processes import MecChild, grpc_channel
+from nser_up.processes import MecChild, grpc_channel
 
 EXAMPLES = 250
 RSS_BOUND_KB = 48 * 1024  # growth allowed after warm-up: allocator slack, not a leak

@@ -44,8 +44,8 @@ from support.results import make_record
 from support.tokens import TOKENS, TOKENS_PATH
 
 from nser_shared.auth import Role
-from nser_shared.processes import Child, HttpServiceChild
 from nser_shared.results import RESULTS_STREAM
+from nser_up.processes import Child, HttpServiceChild
 
 # Generating a request costs far more than sending it (schemathesis draws each body from the
 # schema), so the measured pass's generated requests are replayed rather than more generated.

@@ -17,9 +17,9 @@ from reliability_support import Fleet, decision_replica, group_backlog, mec_chil
 from support.processes import RedisChild, free_port, wait_until
 
 from nser_decision.store import COUNTS
-from nser_shared.processes import HttpServiceChild
 from nser_shared.prom import sample_value
 from nser_shared.results import RESULTS_STREAM
+from nser_up.processes import HttpServiceChild
 
 MAXLEN = 20
 NODE_ENTRIES = 5  # stream-node-max-entries: MAXLEN ~ trims whole nodes of this many entries

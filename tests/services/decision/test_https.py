@@ -13,9 +13,9 @@ import pytest
 from support.processes import RedisChild, free_port
 
 from nser_shared.auth import TOKENS_FILE
-from nser_shared.processes import HttpServiceChild, client_ssl_context, tls_args
 from nser_shared.tls import PkiLayout
 from nser_up.network import SIGNING_KEY_OPTION
+from nser_up.processes import HttpServiceChild, client_ssl_context, tls_args
 
 
 @pytest.mark.parametrize("module", ["nser_decision", "nser_nwdaf"])

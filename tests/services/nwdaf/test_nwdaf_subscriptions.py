@@ -11,7 +11,7 @@ from nwdaf_support import CELL_A, SUBSCRIPTIONS, ServedApp, area
 from support.processes import RedisChild, free_port
 from support.tokens import TOKENS_PATH, bearer
 
-from nser_shared.processes import HttpServiceChild
+from nser_up.processes import HttpServiceChild
 
 
 def subscription(event: str = "NSER_EMOTION", **extra: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nser_shared.processes import Child
 from nser_up.errors import CrashLoopError
+from nser_up.processes import Child
 from nser_up.supervisor import BACKOFF_MAX_S, BACKOFF_START_S, CRASH_LOOP_RESTARTS, Supervisor
 
 
