@@ -40,7 +40,7 @@ COMMANDS: dict[str, Command] = {
     "loadtest": Command("nser_loadtest.cli", "load test: latency and throughput per model"),
     "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
     "credentials": Command(
-        "nser_shared.credentials_cli", "dev CA, TLS certificates, Redis password, API tokens"
+        "nser_up.credentials_cli", "dev CA, TLS certificates, Redis password, API tokens"
     ),
 }
 
