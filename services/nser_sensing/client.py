@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_sensing.devices import Device, WindowFramer
 from nser_sensing.errors import MecUnreachableError
 from nser_sensing.metrics import SenseReport
-from nser_sensing.sentlog import SentLog
+from nser_sensing.sentlog import SentLog, records_by_device
 from nser_sensing.session import DeviceSession
 from nser_sensing.transport import Transport
 from nser_shared.errors import NserError
@@ -66,7 +67,8 @@ class ClientConfig:
     rpc_timeout_s: float = 30.0
     connect_timeout_s: float = 5.0
     seed: int = 0  # link delays and jitter are drawn from (seed, device id)
-    sent_log: Path | None = None  # append one JSON line per settled window (sentlog.py)
+    # Append one JSON line per settled window here (sentlog.py); None: a temporary file.
+    sent_log: Path | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -151,7 +153,16 @@ async def run_fleet(
     devices: list[Device], framer: WindowFramer, config: ClientConfig
 ) -> SenseReport:
     """Run every device against `config.target`; the report of the run."""
-    sent_log = SentLog(config.sent_log) if config.sent_log is not None else None
+    if config.sent_log is not None:
+        return await _run_fleet(devices, framer, config, config.sent_log)
+    with tempfile.TemporaryDirectory(prefix="nser-sense-") as scratch:
+        return await _run_fleet(devices, framer, config, Path(scratch) / "sent.jsonl")
+
+
+async def _run_fleet(
+    devices: list[Device], framer: WindowFramer, config: ClientConfig, log_path: Path
+) -> SenseReport:
+    sent_log = SentLog(log_path)
     try:
         channels = await open_channels(devices, config)
         started = time.perf_counter()
@@ -163,9 +174,12 @@ async def run_fleet(
             metrics = await asyncio.gather(*(s.run() for s in sessions))
         finally:
             await asyncio.gather(*(c.close() for c in {id(c): c for c in channels}.values()))
+        wall_s = time.perf_counter() - started
     finally:
-        if sent_log is not None:
-            sent_log.close()
+        sent_log.close()
+    records = records_by_device(log_path, since=sent_log.start)
+    for device in metrics:
+        device.requests = records.get(device.device_id, [])
     settings = {
         "target": config.target,
         "transport": "plaintext" if config.transport.insecure else "mutual TLS",
@@ -180,7 +194,7 @@ async def run_fleet(
         "max_attempts": config.max_attempts,
         "seed": config.seed,
     }
-    return SenseReport(settings, list(metrics), time.perf_counter() - started)
+    return SenseReport(settings, list(metrics), wall_s)
 
 
 def run_sensing(devices: list[Device], framer: WindowFramer, config: ClientConfig) -> SenseReport:

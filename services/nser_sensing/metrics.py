@@ -43,6 +43,8 @@ class RequestRecord:
     inference_us: int = 0
     batch_size: int = 0
     detail: str = ""  # the status message of an error
+    result_id: str = ""  # the MEC's id for an acknowledged window
+    at: float = 0.0  # unix time the device settled the window
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:
@@ -113,6 +115,8 @@ class DeviceMetrics:
     windows_framed: int = 0
     windows_skipped: int = 0
     bytes_saved: int = 0  # tensor bytes the energy gate kept off the radio
+    # Filled from the sent-window log once the run is over (sentlog.py): during a run the
+    # records are on disk, not here.
     requests: list[RequestRecord] = field(default_factory=list)
 
     def skipped(self, tensor_bytes: int) -> None:

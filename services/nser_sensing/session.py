@@ -71,7 +71,7 @@ class DeviceSession:
         stub: pb_grpc.MecInferenceStub,
         framer: WindowFramer,
         config: ClientConfig,
-        sent_log: SentLog | None = None,
+        sent_log: SentLog,
     ) -> None:
         self.device = device
         self.stub = stub
@@ -152,7 +152,7 @@ class DeviceSession:
         detail: str = "",
     ) -> None:
         truth = item.window.truth
-        self.metrics.requests.append(
+        self.sent_log.write(
             RequestRecord(
                 device_id=self.device.device_id,
                 sequence=item.sequence,
@@ -172,13 +172,10 @@ class DeviceSession:
                 inference_us=answer.timings.inference_us if answer else 0,
                 batch_size=answer.timings.batch_size if answer else 0,
                 detail=detail,
+                result_id=answer.result_id if answer else "",
+                at=round(time.time(), 6),
             )
         )
-        if self.sent_log is not None:
-            result_id = answer.result_id if answer else ""
-            self.sent_log.write(
-                self.device.device_id, item.sequence, status, result_id, item.attempts
-            )
 
     async def classify(self, item: Pending) -> None:
         """Unary Classify with bounded retries on UNAVAILABLE / RESOURCE_EXHAUSTED."""
@@ -199,18 +196,18 @@ class DeviceSession:
             return
 
     async def run_unary(self) -> None:
-        in_flight: set[asyncio.Task[None]] = set()
-        async for item in self.windows():
-            if self.config.realtime:  # capture goes on while answers are outstanding
-                in_flight.add(asyncio.create_task(self.classify(item)))
-            else:
-                await self.classify(item)
-        await asyncio.gather(*in_flight)
+        # A task group lets go of each window's task once it is done: an hour-long run keeps
+        # only the windows in flight.
+        async with asyncio.TaskGroup() as in_flight:
+            async for item in self.windows():
+                if self.config.realtime:  # capture goes on while answers are outstanding
+                    in_flight.create_task(self.classify(item))
+                else:
+                    await self.classify(item)
 
     async def run(self) -> DeviceMetrics:
         if self.config.stream:
             await run_stream(self)
         else:
             await self.run_unary()
-        self.metrics.requests.sort(key=lambda r: r.sequence)
         return self.metrics

@@ -109,43 +109,50 @@ def _settle_failure(
 
 async def run_stream(session: DeviceSession) -> None:
     outbox = _Outbox(session.windows())
-    deliveries: set[asyncio.Task[None]] = set()
-    failures = 0
     try:
-        while not outbox.empty:
-            call = session.stub.ClassifyStream()
-            pending: dict[int, Pending] = {}
-            sender = asyncio.create_task(_send(session, call, outbox, pending))
-            try:
-                async for answer in call:
-                    failures = 0
-                    item = pending.pop(answer.sequence, None)
-                    if item is None:
-                        log.warning("%s: answer for unknown sequence %d", *_ids(answer))
-                        continue
-                    if answer.HasField("error"):
-                        code = _STATUS_BY_NUMBER.get(answer.error.code, grpc.StatusCode.UNKNOWN)
-                        session.record(item, code.name, detail=answer.error.message)
-                        continue
-                    deliveries.add(asyncio.create_task(session.deliver(item, answer)))
-                with contextlib.suppress(asyncio.InvalidStateError):  # the server closed early
-                    await sender
-            except grpc.aio.AioRpcError as exc:
-                sender.cancel()
-                with contextlib.suppress(*_SENDER_ENDINGS):
-                    await sender
-                log.debug("%s stream: %s %s", session.device.device_id, exc.code(), exc.details())
-                _settle_failure(session, exc, pending, outbox)
-                failures += 1  # a server that refuses every stream at once must not spin us
-                await asyncio.sleep(session.backoff_s(failures))
-                continue
-            for item in pending.values():  # the server closed the stream without answering these
-                session.record(item, NO_ANSWER)
-        await asyncio.gather(*deliveries)
+        # The task group lets go of each answer's downlink task once it is delivered.
+        async with asyncio.TaskGroup() as deliveries:
+            await _run_streams(session, outbox, deliveries)
     finally:
         outbox.producer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await outbox.producer
+
+
+async def _run_streams(
+    session: DeviceSession, outbox: _Outbox, deliveries: asyncio.TaskGroup
+) -> None:
+    """One stream after another until every window is settled."""
+    failures = 0
+    while not outbox.empty:
+        call = session.stub.ClassifyStream()
+        pending: dict[int, Pending] = {}
+        sender = asyncio.create_task(_send(session, call, outbox, pending))
+        try:
+            async for answer in call:
+                failures = 0
+                item = pending.pop(answer.sequence, None)
+                if item is None:
+                    log.warning("%s: answer for unknown sequence %d", *_ids(answer))
+                    continue
+                if answer.HasField("error"):
+                    code = _STATUS_BY_NUMBER.get(answer.error.code, grpc.StatusCode.UNKNOWN)
+                    session.record(item, code.name, detail=answer.error.message)
+                    continue
+                deliveries.create_task(session.deliver(item, answer))
+            with contextlib.suppress(asyncio.InvalidStateError):  # the server closed early
+                await sender
+        except grpc.aio.AioRpcError as exc:
+            sender.cancel()
+            with contextlib.suppress(*_SENDER_ENDINGS):
+                await sender
+            log.debug("%s stream: %s %s", session.device.device_id, exc.code(), exc.details())
+            _settle_failure(session, exc, pending, outbox)
+            failures += 1  # a server that refuses every stream at once must not spin us
+            await asyncio.sleep(session.backoff_s(failures))
+            continue
+        for item in pending.values():  # the server closed the stream without answering these
+            session.record(item, NO_ANSWER)
 
 
 def _ids(answer: pb.Classification) -> tuple[str, int]:

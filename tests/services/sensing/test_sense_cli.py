@@ -185,8 +185,10 @@ def test_sent_log_has_one_line_per_window_with_its_outcome(
         if line["status"] == "OK":
             assert line["result_id"] == f"r-{line['device_id']}-{line['sequence']}"
             assert line["attempts"] == 1
+    capsys.readouterr()
     assert nser_main(["sense", *options]) == 0  # a second run appends
     assert len(read_sent_log(log)) == 12
+    assert ", 6 sent, 6 answered" in capsys.readouterr().out  # its report counts its own lines
 
 
 def test_sent_log_that_is_a_folder_is_refused(

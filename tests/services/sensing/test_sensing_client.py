@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -16,6 +17,7 @@ from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
 from nser_sensing.errors import MecUnreachableError
 from nser_sensing.metrics import OK, summary_text
+from nser_sensing.sentlog import SentLog
 from nser_sensing.session import DeviceSession, Pending
 from nser_sensing.transport import INSECURE
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
@@ -125,14 +127,15 @@ def test_link_delays_are_applied_and_recorded(fake_mec: FakeMec) -> None:
     assert report.by_profile()["test"]["uplink_ms"]["p50"] == pytest.approx(20.0, abs=0.5)
 
 
-def test_lossy_link_records_retransmissions() -> None:
+def test_lossy_link_records_retransmissions(tmp_path: Path) -> None:
     lossy = LinkProfile("lossy", "every other send lost", 1.0, 0.0, 1e6, 1e6, 0.5, 5.0)
     devices = _devices(seconds=3.0)
     framer = WindowFramer()
     window = framer.frame(devices[0].track, framer.spans(devices[0].track)[0])
     assert window.features is not None
     device = dataclasses.replace(devices[0], profile=lossy)
-    session = DeviceSession(device, None, framer, ClientConfig())  # encode() needs no stub
+    log = SentLog(tmp_path / "sent.jsonl")
+    session = DeviceSession(device, None, framer, ClientConfig(), log)  # encode() needs no stub
     items = [Pending(window, 0.0) for _ in range(50)]
     delays = [session.encode(item)[1] for item in items]
     assert sum(d.retransmissions for d in delays) > 0
