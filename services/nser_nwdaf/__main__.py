@@ -2,6 +2,8 @@
 
 import sys
 
-from nser_shared.cli import main
+from nser_nwdaf import cli
+from nser_shared.command import run_command
 
-sys.exit(main(["nwdaf", *sys.argv[1:]]))
+if __name__ == "__main__":
+    sys.exit(run_command("nser nwdaf", cli))

@@ -2,7 +2,8 @@
 
 import sys
 
-from nser_shared.cli import main
+from nser_sensing import cli
+from nser_shared.command import run_command
 
 if __name__ == "__main__":
-    sys.exit(main(["sense", *sys.argv[1:]]))
+    sys.exit(run_command("nser sense", cli))

@@ -102,7 +102,7 @@ def sensing() -> None:
 
 
 def credentials() -> None:
-    from nser_shared.cli import main
+    from nser_cli import main
 
     out = Path(tempfile.mkdtemp()) / "credentials"
     assert main(["credentials", "--out", str(out), "--fleet", "0:2"]) == 0

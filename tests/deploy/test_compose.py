@@ -445,7 +445,7 @@ def test_every_nser_service_runs_secure_with_files_from_the_credentials_volume()
 
 def test_the_credentials_job_covers_every_sensing_device() -> None:
     argv = _argv("credentials")
-    assert argv[:4] == ["python", "-m", "nser_shared.cli", "credentials"]
+    assert argv[:4] == ["python", "-m", "nser_cli", "credentials"]
     assert argv[argv.index("--out") + 1] == str(CREDENTIALS.root)
     assert _volume_mounts("credentials")[str(CREDENTIALS.root)] == "credentials"
     fleet = parse_fleet(argv[argv.index("--fleet") + 1])

@@ -14,7 +14,7 @@ from nser_models.architectures import (
     float32_size_mb,
     model_spec,
 )
-from nser_shared.cli import main
+from nser_cli import main
 from nser_shared.errors import UnknownModelError
 
 PAPER_MODELS = ["student", "teacher", "mobilenetv3s"]

@@ -20,7 +20,7 @@ from nser_models.classify import (
     window_offsets,
 )
 from nser_shared.audio import write_audio
-from nser_shared.cli import main
+from nser_cli import main
 from nser_shared.errors import InvalidAudioError
 from nser_shared.features import MelFrontEnd
 

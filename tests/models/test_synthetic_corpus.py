@@ -29,7 +29,7 @@ from nser_models.data.synthetic import (
     generate_corpus,
     noise_path,
 )
-from nser_shared.cli import main as nser_main
+from nser_cli import main as nser_main
 from nser_shared.errors import DatasetError, InvalidAudioError
 from nser_shared.labels import TASK_CLASSES, Task, Valence
 

@@ -9,7 +9,7 @@ import torch
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import load_checkpoint
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
-from nser_shared.cli import main
+from nser_cli import main
 from nser_shared.labels import Task
 
 

@@ -158,7 +158,7 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
 ) -> None:
     from nser_models.checkpoint import load_checkpoint, verify_manifest
     from nser_models.data.clips import write_manifest
-    from nser_shared.cli import main
+    from nser_cli import main
 
     monkeypatch.chdir(tmp_path)  # the feature cache is relative to the working directory
     synthetic = tmp_path / "corpus"

@@ -12,7 +12,7 @@ import pytest
 
 from nser_up.chaos import markdown, passed
 
-NSER = [sys.executable, "-c", "from nser_shared.cli import main; raise SystemExit(main())"]
+NSER = [sys.executable, "-c", "from nser_cli import main; raise SystemExit(main())"]
 SERVICES = {"redis-server", "nser_mec", "nser_decision", "nser_decision-2", "nser_nwdaf"}
 WINDOWS = 20_000
 

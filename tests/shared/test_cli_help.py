@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from nser_shared.cli import COMMANDS, build_parser
+from nser_cli import COMMANDS, build_parser
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

@@ -30,7 +30,7 @@ from nser_shared.tls import (
     with_password,
 )
 
-NSER = [sys.executable, "-m", "nser_shared.cli"]
+NSER = [sys.executable, "-m", "nser_cli"]
 
 
 def _cert(path: Path) -> x509.Certificate:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nser_shared.cli import main
+from nser_cli import main
 
 
 def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from nser_shared.credential_files import read_secret
 from nser_shared.device_ids import fleet_device_ids
 from nser_shared.tls import PkiLayout
 
-NSER = [sys.executable, "-c", "from nser_shared.cli import main; raise SystemExit(main())"]
+NSER = [sys.executable, "-c", "from nser_cli import main; raise SystemExit(main())"]
 
 
 def _children(pid: int) -> dict[int, str]:

@@ -1,17 +1,17 @@
-"""`nser`: the one console command. Each subcommand lives in its own module, imported only when
-it runs, with two functions: `add_arguments(parser)` and `run(args) -> exit code`.
+"""`nser`: the one console command, on the top floor because it names every command's module.
+Each subcommand lives in its own module, imported only when it runs, with two functions:
+`add_arguments(parser)` and `run(args) -> exit code` (nser_shared.command runs them).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from nser_shared.errors import NserError
+from nser_shared.command import CommandModule, command_parser, run_command
 
 
 class Command(NamedTuple):
@@ -45,18 +45,6 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class ShowDefaults(argparse.HelpFormatter):
-    """Each option's help ends with its default, unless it has none or its help names it."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        if not action.option_strings or "default" in text:
-            return text
-        if any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
-            return text  # a flag, or an option whose absence means "none"
-        return text + " (default: %(default)s)"
-
-
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [f"  {name:<{width}}  {cmd.summary}" for name, cmd in COMMANDS.items()]
@@ -67,13 +55,13 @@ def usage() -> str:
     )
 
 
+def command_module(name: str) -> CommandModule:
+    return cast(CommandModule, importlib.import_module(COMMANDS[name].module))
+
+
 def build_parser(name: str) -> argparse.ArgumentParser:
     """The parser of `nser <name>`: its module's options, each with its default in --help."""
-    parser = argparse.ArgumentParser(
-        prog=f"nser {name}", description=COMMANDS[name].summary, formatter_class=ShowDefaults
-    )
-    importlib.import_module(COMMANDS[name].module).add_arguments(parser)
-    return parser
+    return command_parser(f"nser {name}", command_module(name), COMMANDS[name].summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,22 +73,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"nser: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name].module)
-    parsed = build_parser(name).parse_args(rest)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    try:
-        code: int = module.run(parsed)
-    except NserError as exc:
-        print(f"nser {name}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"nser {name}: interrupted", file=sys.stderr)
-        return 130
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_command(f"nser {name}", command_module(name), rest, COMMANDS[name].summary)
