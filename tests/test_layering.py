@@ -34,9 +34,7 @@ PACKAGES = {
 KNOWN = {
     # the offline scene evaluation, kept in the device package, applies the decision policy
     ("services/nser_sensing/scene_accuracy.py", "nser_decision"),
-    # the devices render scenes with the synthetic corpus's voices and noise, and the offline
-    # payload report, kept in the device package, reads the corpus
-    ("services/nser_sensing/scenes.py", "nser_models.data"),
+    # the offline payload report, kept in the device package, reads the synthetic corpus
     ("services/nser_sensing/payload_report.py", "nser_models.data"),
 }
 MODULE_NAME = re.compile(r"^nser_[a-z]+(\.[a-z_]+)*$")

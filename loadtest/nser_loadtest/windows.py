@@ -7,8 +7,8 @@ import time
 import torch
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_models.data.synthetic import VOCAL_CLASSES, make_speaker, synthesise_clip
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
+from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
 from nser_shared.windows import DeviceKind, PayloadDtype, encode_window
 
 

@@ -33,7 +33,6 @@ from nser_models.architectures import MODEL_REGISTRY, Classifier
 from nser_models.checkpoint import SHIPPED_DIR, Checkpoint, load_checkpoint, shipped_checkpoint
 from nser_models.data.clips import ClipRecord
 from nser_models.data.demand import load_demand_noise
-from nser_models.data.noise import mix_at_snr
 from nser_models.data.sources import load_source
 from nser_models.metrics import classification_metrics, predict_embeddings, predict_logits
 from nser_models.report import write_report
@@ -44,6 +43,7 @@ from nser_shared.errors import DatasetError, NserError
 from nser_shared.features import FeatureConfig, MelFrontEnd
 from nser_shared.labels import TASK_CLASSES, Task
 from nser_shared.provenance import checkpoint_digests
+from nser_shared.sound.noise import mix_at_snr
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,10 @@ import numpy as np
 import torch
 
 from nser_sensing.errors import DeviceConfigError
-from nser_sensing.scenes import (
+from nser_shared.device_ids import device_id
+from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig, MelFrontEnd
+from nser_shared.links import LinkProfile, link_profile
+from nser_shared.sound.scenes import (
     SAMPLE_RATE,
     AudioTrack,
     WindowTruth,
@@ -25,9 +28,6 @@ from nser_sensing.scenes import (
     load_track,
     render_scene,
 )
-from nser_shared.device_ids import device_id
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig, MelFrontEnd
-from nser_shared.links import LinkProfile, link_profile
 from nser_shared.windows import DeviceKind, Features
 
 FIRST_GNB_ID = 0x00066C  # 24-bit gNB id of the first base station

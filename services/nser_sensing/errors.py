@@ -13,9 +13,5 @@ class DeviceConfigError(NserError):
     """A fleet that cannot be built: no devices, no cells, a bad hop or gate."""
 
 
-class SceneError(NserError):
-    """An unknown scene, or an audio source that is missing or unreadable."""
-
-
 class NetemError(NserError):
     """The link profile could not be applied (no tc, no CAP_NET_ADMIN, no netem in the kernel)."""

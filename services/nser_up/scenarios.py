@@ -1,6 +1,6 @@
 """Scenarios for `nser up`: which scene each device hears, so a run has known ground truth.
 
-A scenario splits the fleet between scenes (services/nser_sensing/scenes.py) by share; each
+A scenario splits the fleet between scenes (shared/nser_shared/sound/scenes.py) by share; each
 scene's devices run in their own sensing process, numbered so that no two share an id.
 """
 

@@ -17,6 +17,10 @@ class FeatureConfigMismatchError(NserError):
     """A checkpoint or feature window was made with a different front-end configuration."""
 
 
+class SceneError(NserError):
+    """An unknown scene, or an audio source that is missing or unreadable."""
+
+
 class DatasetError(NserError):
     """A data set directory or manifest is missing, malformed or unusable for the task."""
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from nser_cli import main
 from nser_loadtest.openloop import fresh_request
 from nser_loadtest.windows import corpus_windows
-from nser_cli import main
 
 PERCENTILES = ("p50", "p90", "p95", "p99", "p99.9", "max")
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torchvision
 
+from nser_cli import main
 from nser_models.architectures import (
     MODEL_REGISTRY,
     ModelArgs,
@@ -14,7 +15,6 @@ from nser_models.architectures import (
     float32_size_mb,
     model_spec,
 )
-from nser_cli import main
 from nser_shared.errors import UnknownModelError
 
 PAPER_MODELS = ["student", "teacher", "mobilenetv3s"]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from nser_cli import main
 from nser_models.classify import (
     CSV_HEADER,
     CascadeModels,
@@ -20,7 +21,6 @@ from nser_models.classify import (
     window_offsets,
 )
 from nser_shared.audio import write_audio
-from nser_cli import main
 from nser_shared.errors import InvalidAudioError
 from nser_shared.features import MelFrontEnd
 

@@ -15,13 +15,13 @@ import torch
 from nser_models.data import mixtures
 from nser_models.data.clips import ClipRecord, task_records
 from nser_models.data.mixtures import Audio, MixConfig, active_span, scene_mixtures
-from nser_models.data.noise import generate_noise
 from nser_models.data.sources import load_source
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
 from nser_models.task_data import prepare_task_data
 from nser_shared.errors import DatasetError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.labels import Task
+from nser_shared.sound.noise import generate_noise
 
 RATE = DEFAULT_FEATURE_CONFIG.sample_rate
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import soundfile
 
+from nser_cli import main
 from nser_models.data import real_corpus
 from nser_models.data.real_corpus import TableRow, build_corpus, label_package, read_table
 from nser_models.data.real_families import FAMILIES, PACKAGES, SoundClass
 from nser_models.data.sources import load_source
-from nser_cli import main
 from nser_shared.errors import DatasetError
 from nser_shared.labels import Valence
 

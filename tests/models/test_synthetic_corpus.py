@@ -11,27 +11,24 @@ import pytest
 import soundfile
 import torch
 
+from nser_cli import main as nser_main
 from nser_models.data.clips import ClipRecord, read_manifest, task_label
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
-from nser_models.data.noise import (
+from nser_models.data.synthetic import MANIFEST_NAME, CorpusConfig, generate_corpus, noise_path
+from nser_shared.errors import DatasetError, InvalidAudioError
+from nser_shared.labels import TASK_CLASSES, Task, Valence
+from nser_shared.sound.noise import (
     NOISE_SAMPLE_RATE,
     generate_noise,
     mix_at_snr,
     noise_categories,
 )
-from nser_models.data.synthetic import (
-    MANIFEST_NAME,
+from nser_shared.sound.voices import (
     MAX_CLIP_SECONDS,
     MIN_CLIP_SECONDS,
     SYNTHESISERS,
     VOCAL_CLASSES,
-    CorpusConfig,
-    generate_corpus,
-    noise_path,
 )
-from nser_cli import main as nser_main
-from nser_shared.errors import DatasetError, InvalidAudioError
-from nser_shared.labels import TASK_CLASSES, Task, Valence
 
 TINY = CorpusConfig(seed=3, speakers=3, clips_per_speaker=12, noise_seconds=2.0)
 

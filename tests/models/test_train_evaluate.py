@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from nser_cli import main
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import load_checkpoint
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
-from nser_cli import main
 from nser_shared.labels import Task
 
 

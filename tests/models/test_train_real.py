@@ -156,9 +156,9 @@ def test_detection_and_valence_metrics_split_the_negatives(tmp_path: Path) -> No
 def test_train_real_end_to_end_on_a_tiny_corpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from nser_cli import main
     from nser_models.checkpoint import load_checkpoint, verify_manifest
     from nser_models.data.clips import write_manifest
-    from nser_cli import main
 
     monkeypatch.chdir(tmp_path)  # the feature cache is relative to the working directory
     synthetic = tmp_path / "corpus"

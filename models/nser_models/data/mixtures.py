@@ -27,10 +27,10 @@ import numpy.typing as npt
 import torch
 
 from nser_models.data.clips import ClipRecord
-from nser_models.data.noise import generate_noise, noise_categories
 from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
 from nser_shared.features import FeatureConfig
+from nser_shared.sound.noise import generate_noise, noise_categories
 
 Audio = npt.NDArray[np.float32]
 BED_SECONDS = 30.0  # one noise track per category and split; windows are random chunks of it
@@ -43,7 +43,7 @@ class MixConfig:
     per_clip: int = 1  # mixtures made from each clip, besides the clean clip itself
     snr_db: tuple[float, float] = (3.0, 20.0)
     bed_dbfs: tuple[float, float] = (-65.0, -25.0)
-    min_overlap_s: float = 0.5  # nser_sensing.scenes.SCREAM_MIN_OVERLAP_S
+    min_overlap_s: float = 0.5  # nser_shared.sound.scenes.SCREAM_MIN_OVERLAP_S
     distractor_probability: float = 0.5
     seed: int = 0
 

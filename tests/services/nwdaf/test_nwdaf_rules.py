@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nser_cli import main
 from nser_nwdaf.abnormal import SurgeRule, assess
 from nser_nwdaf.cli import run
 from nser_nwdaf.events import ExceptionTrend, MatchingDirection
 from nser_nwdaf.settings import resolve
 from nser_nwdaf.thresholds import step
 from nser_nwdaf.windows import Window
-from nser_cli import main
 from nser_shared.errors import ConfigurationError
 
 RULE = SurgeRule(short_seconds=10, baseline_seconds=300, factor=3.0, min_events=3,

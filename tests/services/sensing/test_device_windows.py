@@ -18,9 +18,9 @@ from nser_sensing.devices import (
     window_spans,
 )
 from nser_sensing.errors import DeviceConfigError
-from nser_sensing.scenes import SAMPLE_RATE, AudioTrack, SceneEvent
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, MelFrontEnd
 from nser_shared.labels import Valence
+from nser_shared.sound.scenes import SAMPLE_RATE, AudioTrack, SceneEvent
 from nser_shared.windows import DeviceKind, PayloadDtype, encode_window, payload_bytes
 
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nser_sensing.errors import SceneError
-from nser_sensing.scenes import (
+from nser_shared.audio import write_audio
+from nser_shared.errors import SceneError
+from nser_shared.labels import Valence
+from nser_shared.sound.scenes import (
     SAMPLE_RATE,
     SCENES,
     SceneEvent,
@@ -18,8 +20,6 @@ from nser_sensing.scenes import (
     render_scene,
     window_truth,
 )
-from nser_shared.audio import write_audio
-from nser_shared.labels import Valence
 
 
 def _window_labels(scene: str, devices: int = 2) -> Counter[tuple[str, str | None]]:

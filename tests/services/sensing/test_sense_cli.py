@@ -13,9 +13,9 @@ import pytest
 from fake_mec import FakeMec
 from support.processes import free_port
 
+from nser_cli import main as nser_main
 from nser_sensing.sentlog import read_sent_log
 from nser_shared.audio import write_audio
-from nser_cli import main as nser_main
 
 
 @pytest.mark.parametrize(

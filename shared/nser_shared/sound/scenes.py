@@ -1,6 +1,6 @@
 """Audio sources for the simulated devices: scripted scenes with known ground truth, or files.
 
-A scene is a noise bed with vocalisations from the synthetic corpus placed on a timeline, so
+A scene is a noise bed with synthetic vocalisations (voices.py) placed on a timeline, so
 every window a device sends has a known expected answer. Scenes are deterministic: the same
 (scene, seed, device index) always gives the same waveform and the same events. The table
 `SCENES` is the only place that says what a scene holds.
@@ -29,11 +29,11 @@ import numpy.typing as npt
 import torch
 import torchaudio
 
-from nser_models.data.noise import generate_noise
-from nser_models.data.synthetic import VOCAL_CLASSES, make_speaker, synthesise_clip
-from nser_sensing.errors import SceneError
 from nser_shared.audio import read_audio
+from nser_shared.errors import SceneError
 from nser_shared.labels import TASK_CLASSES, Task, Valence
+from nser_shared.sound.noise import generate_noise
+from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
 
 SAMPLE_RATE = 16000
 SCREAM_MIN_OVERLAP_S = 0.5
@@ -46,7 +46,7 @@ Audio = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class SceneSpec:
     description: str
-    noise: str  # noise category of nser_models.data.noise
+    noise: str  # noise category of noise.py
     noise_dbfs: float  # RMS level of the bed
     emotions: dict[str, float]  # emotion (VOCAL_CLASSES) -> relative frequency
     gap_s: tuple[float, float]  # silence between events, drawn uniformly
