@@ -1,8 +1,5 @@
 """The floors of the code (docs/architecture.md): no package imports a floor above its own, by
 statement or by a module name in a string, and no service imports another service.
-
-The known exceptions are listed below, each to be removed by issue 14. The test fails on a new
-upward import, and also when a listed exception is gone, so that the list only ever shrinks.
 """
 
 from __future__ import annotations
@@ -28,14 +25,6 @@ PACKAGES = {
     "nser_shared": REPO_ROOT / "shared" / "nser_shared",
     "nser_models": REPO_ROOT / "models" / "nser_models",
     **{s: REPO_ROOT / "services" / s for s in SERVICES},
-}
-# (file relative to the repository, imported package): upward or sideways imports that exist
-# today, each named in docs/architecture.md and to be removed by issue 14.
-KNOWN = {
-    # the offline scene evaluation, kept in the device package, applies the decision policy
-    ("services/nser_sensing/scene_accuracy.py", "nser_decision"),
-    # the offline payload report, kept in the device package, reads the synthetic corpus
-    ("services/nser_sensing/payload_report.py", "nser_models.data"),
 }
 MODULE_NAME = re.compile(r"^nser_[a-z]+(\.[a-z_]+)*$")
 
@@ -65,11 +54,8 @@ def upward_imports() -> set[tuple[str, str]]:
 
 
 def test_no_package_imports_a_floor_above_its_own() -> None:
-    found = upward_imports()
-    new = sorted(found - KNOWN)
-    assert not new, f"imports a floor above its own or another service: {new}"
-    fixed = sorted(KNOWN - found)
-    assert not fixed, f"no longer found (remove them from KNOWN): {fixed}"
+    found = sorted(upward_imports())
+    assert not found, f"imports a floor above its own or another service: {found}"
 
 
 def test_the_check_sees_statements_and_strings(tmp_path: Path) -> None:

@@ -50,9 +50,6 @@ from nser_shared.features import (
 )
 from nser_shared.labels import SCREAM, TASK_CLASSES, Task
 
-# The devices' hop: `WindowFramer(hop_s=1.0)` in services/nser_sensing/devices.py (the default of
-# `nser sense --hop`, and `HOP_S` in services/nser_sensing/scene_accuracy.py). No module the
-# models package may import defines it, so it is repeated here.
 BATCH_WINDOWS = 64  # windows per forward pass: bounds memory on long recordings
 CSV_HEADER = ("path", "window_start_s", "p_scream", "p_negative")
 

@@ -35,8 +35,8 @@ COMMANDS: dict[str, Command] = {
     "sense": Command("nser_sensing.cli", "simulate sensing devices sending feature windows"),
     "decision": Command("nser_decision.cli", "run the decision service (alerts, REST)"),
     "nwdaf": Command("nser_nwdaf.cli", "run the NWDAF-like analytics service (REST)"),
-    "payloads": Command("nser_sensing.payload_report", "accuracy and bytes per payload dtype"),
-    "scene-accuracy": Command("nser_sensing.scene_accuracy", "each model on scene windows"),
+    "payloads": Command("nser_loadtest.payloads", "accuracy and bytes per payload dtype"),
+    "scene-accuracy": Command("nser_loadtest.scene_accuracy", "each model on scene windows"),
     "loadtest": Command("nser_loadtest.cli", "load test: latency and throughput per model"),
     "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
     "credentials": Command(

@@ -93,8 +93,7 @@ def sensing() -> None:
     from nser_sensing.devices import WindowFramer, build_devices
 
     for info in pkgutil.iter_modules(nser_sensing.__path__):
-        # payload_report and scene_accuracy: host tools that evaluate models, not device code
-        if info.name not in ("__main__", "payload_report", "scene_accuracy"):
+        if info.name != "__main__":
             importlib.import_module(f"nser_sensing.{info.name}")
     (device,) = build_devices(1, scene="assault", seconds=3.0)
     framer = WindowFramer()

@@ -1,4 +1,4 @@
-"""`nser sense`, `python -m nser_sensing` and `nser payloads`: clear errors, summary, report."""
+"""`nser sense` and `python -m nser_sensing`: clear errors, summary, report."""
 
 from __future__ import annotations
 
@@ -117,29 +117,6 @@ def test_python_m_nser_sensing_is_nser_sense() -> None:
     )
     assert done.returncode == 1
     assert "nser sense: error: --devices must be at least 1" in done.stderr
-
-
-def test_payloads_compares_the_dtypes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    options = ["--out", str(tmp_path), "--devices", "1", "--duration", "5"]
-    assert nser_main(["payloads", *options, "--scenes", "assault"]) == 0
-    report = json.loads((tmp_path / "payloads.json").read_text())
-    rows = report["dtypes"]
-    assert [rows[d]["tensor_bytes"] for d in ("float32", "float16", "int8")] == [
-        96256,
-        48128,
-        24064,
-    ]
-    assert rows["float32"]["max_abs_feature_error"] == 0.0
-    assert rows["float32"]["detection_agreement_with_float32"] == 1.0
-    assert 0 < rows["int8"]["max_abs_feature_error"] <= 0.5 / 127 + 1e-6
-    assert report["windows"] == 3
-    assert "| int8 | 24,064 |" in (tmp_path / "payloads.md").read_text()
-    assert "report written to" in capsys.readouterr().out
-
-
-def test_payloads_refuses_an_unknown_scene(capsys: pytest.CaptureFixture[str]) -> None:
-    assert nser_main(["payloads", "--out", "unused", "--scenes", "disco"]) == 1
-    assert "unknown scene 'disco'" in capsys.readouterr().err
 
 
 def test_a_server_that_answers_nothing_fails_the_run_with_its_first_error(

@@ -3,8 +3,8 @@
     nser scene-accuracy --out docs/evaluation/scenes
     nser scene-accuracy --checkpoints runs/new --out runs/new/scenes
 
-The corpus's test split measures clean clips; a device streams a scene (services/nser_sensing/
-scenes.py): background noise with sounds anywhere in the window. This renders every scene for
+The corpus's test split measures clean clips; a device streams a scene (nser_shared.sound.scenes):
+background noise with sounds anywhere in the window. This renders every scene for
 `--devices` devices, frames it as a device does (no energy gate), and runs each model pair
 (detection, type) the way the MEC cascades them. Per model and scene it reports detection
 accuracy, how many non-scream windows are called screams, type accuracy on the true scream
@@ -30,10 +30,10 @@ import torch
 from torch import Tensor
 
 from nser_decision.policy import Policy
+from nser_loadtest.payloads import NOT_A_SCREAM, LabelledWindows, scene_windows
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.metrics import predict_logits
-from nser_sensing.payload_report import NOT_A_SCREAM, LabelledWindows, scene_windows
 from nser_shared.errors import NserError
 from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.labels import SCREAM, TASK_CLASSES, Task, Valence
