@@ -8,11 +8,11 @@ NSER_DECISION_WEBHOOKS='{"police": "https://police.example/alerts"}' \
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from nser_decision import settings
 from nser_decision.api import create_app
 from nser_shared.http_service import serve
-from nser_shared.tls import server_tls
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,11 +21,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = settings.resolve(args)
-    tls = server_tls("nser_decision", config, settings.SETTINGS, plaintext="HTTP is plaintext")
-    return serve(
-        create_app(config),
-        config.host,
-        config.port,
-        None if tls is None else tls.cert_path,
-        None if tls is None else tls.key_path,
-    )
+    return serve(partial(create_app, config), "nser_decision", config, settings.SETTINGS)

@@ -7,11 +7,11 @@ nser nwdaf --port 9000 --short-window-seconds 5 --abnormal-factor 4
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from nser_nwdaf import settings
 from nser_nwdaf.app import create_app
 from nser_shared.http_service import serve
-from nser_shared.tls import server_tls
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,11 +20,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = settings.resolve(args)
-    tls = server_tls("nser_nwdaf", config, settings.SETTINGS, plaintext="HTTP is plaintext")
-    return serve(
-        create_app(config),
-        config.host,
-        config.port,
-        None if tls is None else tls.cert_path,
-        None if tls is None else tls.key_path,
-    )
+    return serve(partial(create_app, config), "nser_nwdaf", config, settings.SETTINGS)

@@ -2,7 +2,7 @@
 `<device id>.pem` / `.key` in `device_certs`, and so its own channel), the MEC's certificate
 verified against `tls_ca`; or, only when asked with `insecure`, plaintext over one shared channel.
 
-The files come from `nser credentials` (nser_shared.tls): `--tls-ca DIR/ca.pem --device-certs
+The files come from `nser credentials` (nser_shared.dev_pki): `--tls-ca DIR/ca.pem --device-certs
 DIR/devices`. Settings follow the services' pattern (option, then environment variable).
 """
 

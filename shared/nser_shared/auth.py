@@ -31,7 +31,7 @@ from typing import Any
 from nser_shared.errors import ConfigurationError
 
 TOKENS_FILE = "api-tokens.json"
-TOKEN_VALIDITY = timedelta(days=30)  # as the development certificates (nser_shared.tls)
+TOKEN_VALIDITY = timedelta(days=30)  # as the development certificates (nser_shared.dev_pki)
 
 
 class Role(StrEnum):

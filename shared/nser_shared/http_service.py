@@ -13,7 +13,6 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
@@ -25,6 +24,7 @@ from nser_shared import http_auth, http_docs
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
 from nser_shared.http_limits import RequestSizeLimit
 from nser_shared.http_ops import add_operational_routes
+from nser_shared.tls import server_tls
 
 SHUTDOWN_GRACE_S = 10  # after SIGTERM, requests in flight get this long to finish
 
@@ -147,16 +147,22 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(app: FastAPI, host: str, port: int, tls_cert: Path | None, tls_key: Path | None) -> int:
-    """Serve `app` until SIGTERM or SIGINT; 0 after a graceful stop."""
+def serve(
+    make_app: Callable[[], FastAPI], service: str, settings: Any, table: dict[str, Any]
+) -> int:
+    """Serve the app `make_app` builds on `settings.host`:`settings.port` until SIGTERM or
+    SIGINT, over HTTPS with the TLS files `settings` names (`table` is the service's settings
+    table, for the error that says which to set), or plaintext with `settings.insecure`; 0 after
+    a graceful stop. TLS is checked first: a service without it does not start."""
+    tls = server_tls(service, settings, table, plaintext="HTTP is plaintext")
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
+        make_app(),
+        host=settings.host,
+        port=settings.port,
         log_config=None,  # logging was configured once by the entry point
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        ssl_certfile=None if tls_cert is None else str(tls_cert),
-        ssl_keyfile=None if tls_key is None else str(tls_key),
+        ssl_certfile=None if tls is None else str(tls.cert_path),
+        ssl_keyfile=None if tls is None else str(tls.key_path),
     )
     asyncio.run(_Server(config).serve())
     return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 def _pki() -> Path:
     """A development PKI (the credentials job's code) in a temporary folder."""
-    from nser_shared.tls import create_dev_pki
+    from nser_shared.dev_pki import create_dev_pki
 
     return create_dev_pki(Path(tempfile.mkdtemp()) / "pki", ["phone-0000"]).layout.root
 

@@ -50,9 +50,9 @@ from nser_nwdaf.metrics import NwdafMetrics
 from nser_sensing import netem
 from nser_sensing import transport as sensing_transport
 from nser_sensing.client import TARGET_ENV
+from nser_shared.dev_pki import PkiLayout
 from nser_shared.links import DEFAULT_LINK_PROFILE
 from nser_shared.settings import Setting
-from nser_shared.tls import PkiLayout
 from nser_up.credentials_cli import parse_fleet
 from nser_up.network import UpConfig
 from nser_up.scenarios import DEFAULT_SCENARIO, split_devices

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import grpc
 
+from nser_shared.dev_pki import PkiLayout, create_dev_pki
 from nser_shared.device_ids import fleet_device_ids
-from nser_shared.tls import PkiLayout, create_dev_pki
 
 # Devices with certificates: the ids the tests' windows use, and the first simulated fleet.
 DEVICE_IDS = ("phone-0001", "phone-0002", *fleet_device_ids(0, 4))

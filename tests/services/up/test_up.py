@@ -19,8 +19,8 @@ from support.processes import wait_until
 
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
 from nser_shared.credential_files import read_secret
+from nser_shared.dev_pki import PkiLayout
 from nser_shared.device_ids import fleet_device_ids
-from nser_shared.tls import PkiLayout
 
 NSER = [sys.executable, "-c", "from nser_cli import main; raise SystemExit(main())"]
 
