@@ -15,7 +15,7 @@ import pytest
 from support.pki import make_pki
 from support.processes import RedisChild, free_port
 
-from nser_shared.dev_pki import PkiLayout
+from nser_shared.security.dev_pki import PkiLayout
 
 
 @pytest.fixture

@@ -41,9 +41,9 @@ from nser_mec.backends import BackendName, make_runner
 from nser_mec.settings import MecSettings
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_shared.errors import ConfigurationError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.provenance import checkpoint_digests
+from nser_shared.wire.labels import Task
 from nser_up.processes import MecChild, RedisChild, free_port
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR
 from nser_shared.errors import NserError
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.windows import PayloadDtype
+from nser_shared.wire.windows import PayloadDtype
 from nser_up.processes import MecChild, RedisChild, free_port
 
 # Offered windows/s per model (full mode); quick mode takes the 2nd and the 4th.

@@ -25,7 +25,7 @@ import numpy as np
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
-from nser_shared.windows import timestamp
+from nser_shared.wire.windows import timestamp
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 

@@ -30,11 +30,11 @@ from nser_models.metrics import predict_logits
 from nser_models.served import SERVED_MODEL
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
 from nser_shared.provenance import checkpoint_digests
 from nser_shared.sound.scenes import SCENES, scene_spec
-from nser_shared.windows import DeviceKind, PayloadDtype, decode_window, encode_window
+from nser_shared.wire.labels import TASK_CLASSES, Task
+from nser_shared.wire.windows import DeviceKind, PayloadDtype, decode_window, encode_window
 
 log = logging.getLogger(__name__)
 NOT_A_SCREAM = -1  # type label of a window that takes no part in the type task

@@ -35,10 +35,10 @@ from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.metrics import predict_logits
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
-from nser_shared.labels import SCREAM, TASK_CLASSES, Task, Valence
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.provenance import checkpoint_digests
 from nser_shared.sound.scenes import SCENES, scene_spec
+from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task, Valence
 
 SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
 NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)

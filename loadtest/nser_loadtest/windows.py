@@ -7,9 +7,9 @@ import time
 import torch
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
-from nser_shared.windows import DeviceKind, PayloadDtype, encode_window
+from nser_shared.wire.windows import DeviceKind, PayloadDtype, encode_window
 
 
 def corpus_windows(

@@ -16,7 +16,7 @@ import torchvision
 from torch import Tensor, nn
 
 from nser_shared.errors import UnknownModelError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 
 
 @dataclass(frozen=True)

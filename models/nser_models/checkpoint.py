@@ -20,9 +20,9 @@ from torch import Tensor
 
 from nser_models.architectures import Classifier, ModelArgs, build_model
 from nser_shared.errors import CheckpointError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, require_same_config
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, require_same_config
 from nser_shared.provenance import sha256_file
+from nser_shared.wire.labels import TASK_CLASSES, Task
 
 CHECKPOINT_FORMAT = "nser-checkpoint/1"
 SHIPPED_DIR = Path(os.environ.get("NSER_CHECKPOINT_DIR", Path(__file__).parents[1] / "checkpoints"))

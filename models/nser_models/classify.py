@@ -37,9 +37,9 @@ from torch import Tensor
 from nser_models.architectures import MODEL_REGISTRY, Classifier, model_spec
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.served import SERVED_MODEL
-from nser_shared.audio import read_audio
 from nser_shared.errors import CheckpointError, InvalidAudioError, NserError
-from nser_shared.features import (
+from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.features import (
     DEFAULT_FEATURE_CONFIG,
     SUPPORTED_SAMPLE_RATES,
     WINDOW_HOP_S,
@@ -48,7 +48,7 @@ from nser_shared.features import (
     require_same_config,
     validate_waveform,
 )
-from nser_shared.labels import SCREAM, TASK_CLASSES, Task
+from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task
 
 BATCH_WINDOWS = 64  # windows per forward pass: bounds memory on long recordings
 CSV_HEADER = ("path", "window_start_s", "p_scream", "p_negative")

@@ -38,12 +38,12 @@ from nser_models.metrics import classification_metrics, predict_embeddings, pred
 from nser_models.report import write_report
 from nser_models.summary import model_table
 from nser_models.task_data import TaskData, prepare_task_data
-from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError, NserError
-from nser_shared.features import FeatureConfig, MelFrontEnd
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.features import FeatureConfig, MelFrontEnd
 from nser_shared.provenance import checkpoint_digests
 from nser_shared.sound.noise import mix_at_snr
+from nser_shared.wire.labels import TASK_CLASSES, Task
 
 log = logging.getLogger(__name__)
 

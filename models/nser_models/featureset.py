@@ -14,8 +14,8 @@ from torch import Tensor
 
 from nser_models.data.clips import ClipRecord
 from nser_models.data.mixtures import MixConfig, scene_mixtures
-from nser_shared.audio import read_audio
-from nser_shared.features import FeatureConfig, MelFrontEnd
+from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.features import FeatureConfig, MelFrontEnd
 
 log = logging.getLogger(__name__)
 DEFAULT_CACHE_DIR = Path(".cache/features")

@@ -3,7 +3,7 @@
 Parameter counts and sizes (Table IV) live with the models in architectures.MODEL_REGISTRY.
 """
 
-from nser_shared.labels import Task
+from nser_shared.wire.labels import Task
 
 # Table I (clean) and Table II (DEMAND noise in the test split, SNR not stated), accuracy %.
 CLEAN_ACCURACY: dict[str, dict[Task, float]] = {

@@ -21,7 +21,7 @@ from nser_models.paper import (
     STUDENT_PER_NOISE,
 )
 from nser_models.summary import paper_cells
-from nser_shared.labels import Task
+from nser_shared.wire.labels import Task
 
 # The tables' rows: the paper's three models, then the pooled student (beyond the paper: its
 # paper columns are "-").

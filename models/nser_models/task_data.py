@@ -17,8 +17,8 @@ from nser_models.featureset import (
     with_scene_mixtures,
 )
 from nser_shared.errors import DatasetError
-from nser_shared.features import FeatureConfig
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.frontend.features import FeatureConfig
+from nser_shared.wire.labels import TASK_CLASSES, Task
 
 
 @dataclass

@@ -46,9 +46,9 @@ from nser_models.featureset import FeatureSet
 from nser_models.metrics import classification_metrics, predict_logits
 from nser_models.task_data import TaskData, prepare_task_data
 from nser_shared.errors import NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
-from nser_shared.labels import TASK_CLASSES, Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.provenance import sha256_file
+from nser_shared.wire.labels import TASK_CLASSES, Task
 
 log = logging.getLogger(__name__)
 

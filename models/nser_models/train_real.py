@@ -53,9 +53,9 @@ from nser_models.report import real_audio_markdown
 from nser_models.task_data import TaskData
 from nser_models.train import STUDENT, TEACHER, TrainConfig, add_task_argument, train_model
 from nser_shared.errors import DatasetError, NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
-from nser_shared.labels import Task, Valence
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.provenance import checkpoint_digests, input_digests
+from nser_shared.wire.labels import Task, Valence
 
 log = logging.getLogger(__name__)
 BASELINE = "mobilenetv3s"

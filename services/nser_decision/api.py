@@ -1,4 +1,4 @@
-"""The decision service as a FastAPI app (nser_shared.http_service): the stream consumer and
+"""The decision service as a FastAPI app (nser_shared.http.service): the stream consumer and
 the webhook worker run in its lifespan; the REST API serves the alert history. Errors map to HTTP
 codes here and only here.
 """
@@ -20,8 +20,8 @@ from nser_decision.errors import (
 from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
-from nser_shared import http_auth
-from nser_shared.http_service import service_app
+from nser_shared.http import auth as http_auth
+from nser_shared.http.service import service_app
 
 log = logging.getLogger(__name__)
 

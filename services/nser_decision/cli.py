@@ -12,7 +12,7 @@ from functools import partial
 
 from nser_decision import settings
 from nser_decision.api import create_app
-from nser_shared.http_service import serve
+from nser_shared.http.service import serve
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -35,9 +35,9 @@ from nser_decision.store import (
     open_key,
     pending_key,
 )
-from nser_shared.consumer import AfterCommit, Pipeline
-from nser_shared.labels import SCREAM, Valence
-from nser_shared.results import STAGES, ResultRecord
+from nser_shared.stream.consumer import AfterCommit, Pipeline
+from nser_shared.stream.results import STAGES, ResultRecord
+from nser_shared.wire.labels import SCREAM, Valence
 
 
 @dataclass(frozen=True)

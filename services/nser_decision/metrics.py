@@ -6,10 +6,10 @@ import itertools
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
-from nser_shared.http_service import HttpMetrics
-from nser_shared.results import STAGES
+from nser_shared.http.service import HttpMetrics
+from nser_shared.stream.backlog import BacklogGauges
+from nser_shared.stream.results import STAGES
 
 # Consecutive pairs of the result's stage timestamps, then the decision itself.
 STAGE_NAMES = (

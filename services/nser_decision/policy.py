@@ -27,8 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nser_shared.labels import SCREAM, Valence
-from nser_shared.results import ResultRecord
+from nser_shared.stream.results import ResultRecord
+from nser_shared.wire.labels import SCREAM, Valence
 
 MAX_SEVERITY = 3
 

@@ -1,5 +1,5 @@
 """`/v1/alerts`: the alert history, one alert, acknowledge / resolve, and the live feed (SSE).
-Reading needs the reader role, changing an alert the operator role (nser_shared.http_auth)."""
+Reading needs the reader role, changing an alert the operator role (nser_shared.http.auth)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from nser_decision.alerts import Alert, AlertPage, AlertStatus
 from nser_decision.feed import FeedResponse, events
 from nser_decision.runtime import RuntimeDep
 from nser_decision.store import AlertFilter
-from nser_shared import http_auth
-from nser_shared.auth import Role
+from nser_shared.http import auth as http_auth
+from nser_shared.security.tokens import Role
 
 
 class ErrorBody(BaseModel):

@@ -19,8 +19,8 @@ from nser_decision.policy import Policy
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import AlertStore
 from nser_decision.webhooks import WebhookWorker
-from nser_shared.consumer import ConsumerConfig, StreamConsumer
-from nser_shared.labels import Valence
+from nser_shared.stream.consumer import ConsumerConfig, StreamConsumer
+from nser_shared.wire.labels import Valence
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from typing import Any
 from nser_decision.policy import Policy
 from nser_decision.store import EVENTS_MAXLEN
 from nser_shared import settings
-from nser_shared.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.errors import ConfigurationError
-from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
-from nser_shared.outbound import internal_host_reason
+from nser_shared.http.limits import DEFAULT_MAX_BODY_BYTES
+from nser_shared.http.outbound import internal_host_reason
 from nser_shared.settings import (
     Setting,
     parse_bool,
     parse_json_object,
     parse_name_list,
 )
+from nser_shared.stream.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
@@ -51,10 +51,10 @@ class DecisionSettings:
     webhook_timeout_seconds: float = 5.0
     webhook_secret: str = field(default="", repr=False)  # never printed with the settings
     webhook_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
-    # Hosts a webhook URL may name although they are internal (nser_shared.outbound).
+    # Hosts a webhook URL may name although they are internal (nser_shared.http.outbound).
     webhook_allowed_hosts: tuple[str, ...] = ()
     insecure: bool = False
-    tls_cert: str = ""  # HTTPS (nser_shared.tls); without it, only with insecure
+    tls_cert: str = ""  # HTTPS (nser_shared.security.tls); without it, only with insecure
     tls_key: str = ""
     tokens_file: str = ""  # api-tokens.json; empty: no auth (only with insecure)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

@@ -24,8 +24,8 @@ from nser_decision.alerts import Alert, DeliveryState
 from nser_decision.metrics import DecisionMetrics
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import OUTBOX, alert_key, update_alert
-from nser_shared import signing
-from nser_shared.consumer import ensure_group, run_reconnecting
+from nser_shared.http import signing
+from nser_shared.stream.consumer import ensure_group, run_reconnecting
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import numpy as np
 from nser_mec.engine import InferenceEngine, ServedModel, WindowResult
 from nser_mec.metrics import MecMetrics
 from nser_shared.errors import QueueFullError
-from nser_shared.windows import DecodedWindow
+from nser_shared.wire.windows import DecodedWindow
 
 log = logging.getLogger(__name__)
 

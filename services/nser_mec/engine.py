@@ -20,10 +20,10 @@ from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_models.served import SERVED_MODEL
 from nser_shared.errors import UnknownModelError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
-from nser_shared.labels import SCREAM, TASK_CLASSES, Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.provenance import sha256_file
-from nser_shared.results import TaskOutcome
+from nser_shared.stream.results import TaskOutcome
+from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task
 
 log = logging.getLogger(__name__)
 

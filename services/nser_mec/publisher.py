@@ -17,7 +17,7 @@ When Redis cannot take a record, the window is refused with `ResultsStreamUnavai
 (UNAVAILABLE, retryable): at once when `buffer_size` records are already waiting, or after
 `timeout_s` of waiting. A refused record stays queued and is still appended once Redis is back:
 the device's retry of the same window produces the same `result_id`
-(nser_shared.results.result_id_for), and consumers deduplicate on it. Delivery is at least
+(nser_shared.stream.results.result_id_for), and consumers deduplicate on it. Delivery is at least
 once: a pipeline that Redis appended in part before a connection dropped is appended again.
 """
 
@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from nser_mec.errors import ResultsStreamUnavailableError
 from nser_mec.metrics import MecMetrics
-from nser_shared.results import DEFAULT_STREAM_MAXLEN, RESULTS_STREAM, ResultRecord
+from nser_shared.stream.results import DEFAULT_STREAM_MAXLEN, RESULTS_STREAM, ResultRecord
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from nser_mec.publisher import ResultPublisher
 from nser_mec.ratelimit import DeviceRateLimiter
 from nser_mec.servicer import SERVICE, MecInferenceServicer, ServingCore, add_to_server
 from nser_mec.settings import SETTINGS, MecSettings
-from nser_shared.tls import server_tls
+from nser_shared.security.tls import server_tls
 
 log = logging.getLogger(__name__)
 

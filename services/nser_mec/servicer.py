@@ -28,7 +28,6 @@ from nser_mec.errors import (
 from nser_mec.metrics import MecMetrics
 from nser_mec.publisher import ResultPublisher
 from nser_mec.ratelimit import DeviceRateLimiter
-from nser_shared.device_ids import is_device_id
 from nser_shared.errors import (
     FeatureConfigMismatchError,
     InvalidFeatureWindowError,
@@ -36,10 +35,11 @@ from nser_shared.errors import (
     QueueFullError,
     UnknownModelError,
 )
-from nser_shared.labels import TASK_CLASSES, Task
-from nser_shared.results import ResultRecord, TaskOutcome, result_id_for
-from nser_shared.tls import DEVICE_URI_PREFIX, device_identity
-from nser_shared.windows import DecodedWindow, decode_window, timestamp
+from nser_shared.security.tls import DEVICE_URI_PREFIX, device_identity
+from nser_shared.stream.results import ResultRecord, TaskOutcome, result_id_for
+from nser_shared.wire.device_ids import is_device_id
+from nser_shared.wire.labels import TASK_CLASSES, Task
+from nser_shared.wire.windows import DecodedWindow, decode_window, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def refusal(
 
 class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
     """With `authenticate` (mutual TLS), a window is served only if its device id is the one
-    its sender's client certificate names (nser_shared.tls.device_identity)."""
+    its sender's client certificate names (nser_shared.security.tls.device_identity)."""
 
     def __init__(
         self, metrics: MecMetrics, limiter: DeviceRateLimiter, authenticate: bool = False

@@ -15,8 +15,8 @@ from nser_mec.batcher import BatchingConfig
 from nser_models.served import SERVED_MODEL
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
-from nser_shared.results import DEFAULT_STREAM_MAXLEN
 from nser_shared.settings import Setting, parse_bool, parse_names
+from nser_shared.stream.results import DEFAULT_STREAM_MAXLEN
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ class MecSettings:
     # for fast test clients and load generators, and still stops one device flooding the MEC.
     device_rate: float = 50.0
     device_burst: int = 100
-    # Transport security (nser_shared.tls): TLS on gRPC and /metrics, client certificates signed
-    # by tls_client_ca required of every caller. Without them the service refuses to start,
-    # unless insecure (plaintext, no device authentication; logged as a warning).
+    # Transport security (nser_shared.security.tls): TLS on gRPC and /metrics, client
+    # certificates signed by tls_client_ca required of every caller. Without them the service
+    # refuses to start, unless insecure (plaintext, no device authentication; logged as a
+    # warning).
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""

@@ -31,8 +31,8 @@ from nser_nwdaf.schema_analytics import (
 from nser_nwdaf.selection import Plmn, Selection
 from nser_nwdaf.settings import NwdafSettings
 from nser_nwdaf.windows import Totals, Window, read_members, read_series
-from nser_shared.backlog import read_backlogs
-from nser_shared.labels import Valence
+from nser_shared.stream.backlog import read_backlogs
+from nser_shared.wire.labels import Valence
 
 APP_ID = "nser"
 

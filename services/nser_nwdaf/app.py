@@ -1,4 +1,4 @@
-"""The analytics service as a FastAPI app (nser_shared.http_service): the stream consumer and
+"""The analytics service as a FastAPI app (nser_shared.http.service): the stream consumer and
 the notifier run in its lifespan; the Nnwdaf APIs, health and metrics share one port."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from nser_nwdaf.routes_analytics import router as analytics_router
 from nser_nwdaf.routes_subscriptions import router as subscriptions_router
 from nser_nwdaf.runtime import Runtime
 from nser_nwdaf.settings import NwdafSettings
-from nser_shared import http_auth
-from nser_shared.http_service import service_app
+from nser_shared.http import auth as http_auth
+from nser_shared.http.service import service_app
 
 
 def create_app(settings: NwdafSettings) -> FastAPI:

@@ -11,7 +11,7 @@ from functools import partial
 
 from nser_nwdaf import settings
 from nser_nwdaf.app import create_app
-from nser_shared.http_service import serve
+from nser_shared.http.service import serve
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

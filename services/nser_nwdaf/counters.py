@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 
-from nser_shared.labels import TASK_CLASSES, Task
-from nser_shared.results import ResultRecord
+from nser_shared.stream.results import ResultRecord
+from nser_shared.wire.labels import TASK_CLASSES, Task
 
 N = "n"
 UNTYPED = "untyped"

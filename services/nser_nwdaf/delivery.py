@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 
 from nser_nwdaf.metrics import NwdafMetrics
 from nser_nwdaf.schema_analytics import NnwdafEventsSubscriptionNotification
-from nser_shared import signing
+from nser_shared.http import signing
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 from nser_nwdaf import counters, keys
 from nser_nwdaf.keys import ScopeKind
 from nser_nwdaf.metrics import NwdafMetrics
-from nser_shared.consumer import AfterCommit, Pipeline
-from nser_shared.results import ResultRecord
+from nser_shared.stream.consumer import AfterCommit, Pipeline
+from nser_shared.stream.results import ResultRecord
 
 # Capture times this far ahead of the clock are a device's broken clock, not a result to count.
 MAX_FUTURE_SECONDS = 60.0

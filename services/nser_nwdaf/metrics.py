@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from nser_shared.backlog import BacklogGauges
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
-from nser_shared.http_service import HttpMetrics
+from nser_shared.http.service import HttpMetrics
+from nser_shared.stream.backlog import BacklogGauges
 
 # Capture -> published spans the simulated radio link and the MEC: up to a cloud round trip.
 DELAY_BUCKETS_SECONDS = (*LATENCY_BUCKETS_SECONDS, 5.0, 10.0)

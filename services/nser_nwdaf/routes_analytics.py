@@ -13,8 +13,8 @@ from nser_nwdaf.problems import PROBLEM_CONTENT
 from nser_nwdaf.queries import parse_query
 from nser_nwdaf.runtime import RuntimeDep
 from nser_nwdaf.schema_analytics import AnalyticsData
-from nser_shared import http_auth
-from nser_shared.auth import Role
+from nser_shared.http import auth as http_auth
+from nser_shared.security.tokens import Role
 
 router = APIRouter(prefix="/nnwdaf-analyticsinfo/v1", tags=["Nnwdaf_AnalyticsInfo"])
 MAX_JSON_PARAM_CHARS = 8192  # each JSON query parameter (1000 SUPIs do not fit: ask per cell)

@@ -13,8 +13,8 @@ from nser_nwdaf.runtime import Runtime, RuntimeDep
 from nser_nwdaf.schema_common import ApiModel
 from nser_nwdaf.schema_subscription import NnwdafEventsSubscription, check_subscription
 from nser_nwdaf.subscriptions import StoredSubscription
-from nser_shared import http_auth
-from nser_shared.auth import Role
+from nser_shared.http import auth as http_auth
+from nser_shared.security.tokens import Role
 
 router = APIRouter(prefix="/nnwdaf-eventssubscription/v1", tags=["Nnwdaf_EventsSubscription"])
 READER = http_auth.require(Role.READER)

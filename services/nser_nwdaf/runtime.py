@@ -17,9 +17,9 @@ from nser_nwdaf.metrics import NwdafMetrics
 from nser_nwdaf.notifier import Notifier
 from nser_nwdaf.settings import NwdafSettings
 from nser_nwdaf.subscriptions import SubscriptionStore
-from nser_shared import signing
-from nser_shared.consumer import ConsumerConfig, StreamConsumer
 from nser_shared.errors import ConfigurationError
+from nser_shared.http import signing
+from nser_shared.stream.consumer import ConsumerConfig, StreamConsumer
 
 log = logging.getLogger(__name__)
 

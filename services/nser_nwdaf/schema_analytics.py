@@ -44,8 +44,8 @@ class AbnormalBehaviour(ApiModel):
 
 class ConsumerBacklog(ApiModel):
     """A consumer group of the MEC's results stream as of the report (extension): how far the
-    decision and analytics services are behind the MEC (nser_shared.backlog). `lag` counts results
-    not yet delivered to the group, trimmed ones included (null: Redis cannot tell)."""
+    decision and analytics services are behind the MEC (nser_shared.stream.backlog). `lag` counts
+    results not yet delivered to the group, trimmed ones included (null: Redis cannot tell)."""
 
     group: str
     stream_length: int

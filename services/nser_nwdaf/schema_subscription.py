@@ -28,7 +28,7 @@ from nser_nwdaf.schema_common import (
     TargetUeInformation,
     unix_seconds,
 )
-from nser_shared.outbound import internal_host_reason
+from nser_shared.http.outbound import internal_host_reason
 
 MAX_PERIOD_SECONDS = 86_400
 
@@ -117,7 +117,7 @@ def check_subscription(
 ) -> None:
     """InvalidSubscriptionError naming (by JSON pointer) every attribute that makes `sub`
     unworkable, its notificationURI included when it names an internal host not in
-    `allowed_hosts` (nser_shared.outbound)."""
+    `allowed_hosts` (nser_shared.http.outbound)."""
     problems: list[tuple[str, str]] = []
     internal = internal_host_reason(str(sub.notification_uri), allowed_hosts)
     if internal is not None:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nser_shared import settings
-from nser_shared.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.errors import ConfigurationError
-from nser_shared.http_limits import DEFAULT_MAX_BODY_BYTES
+from nser_shared.http.limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.settings import Setting, parse_bool, parse_name_list
+from nser_shared.stream.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 
 PLMN_PATTERN = re.compile(r"^(\d{3})-(\d{2,3})$")
 
@@ -42,7 +42,7 @@ class NwdafSettings:
     notify_max_in_flight: int = 256
     notify_secret: str = field(default="", repr=False)  # HMAC key signing notifications
     notify_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
-    # Hosts a notificationURI may name although they are internal (nser_shared.outbound).
+    # Hosts a notificationURI may name although they are internal (nser_shared.http.outbound).
     notify_allowed_hosts: tuple[str, ...] = ()
     insecure: bool = False  # plaintext HTTP (a warning is logged); else tls_cert and tls_key
     tls_cert: str = ""

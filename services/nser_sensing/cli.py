@@ -28,12 +28,12 @@ from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.metrics import first_error, summary_text
 from nser_sensing.transport import add_arguments as add_transport_arguments
 from nser_sensing.transport import resolve as resolve_transport
-from nser_shared.device_ids import fleet_device_ids
 from nser_shared.errors import NserError
-from nser_shared.features import WINDOW_HOP_S
+from nser_shared.frontend.features import WINDOW_HOP_S
 from nser_shared.links import DEFAULT_LINK_PROFILE, LINK_PROFILES, link_profile
 from nser_shared.sound.scenes import SCENES, scene_spec
-from nser_shared.windows import DeviceKind, PayloadDtype
+from nser_shared.wire.device_ids import fleet_device_ids
+from nser_shared.wire.windows import DeviceKind, PayloadDtype
 
 log = logging.getLogger(__name__)
 DEFAULT_DEVICES = 20

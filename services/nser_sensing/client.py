@@ -31,7 +31,7 @@ from nser_sensing.sentlog import SentLog, records_by_device
 from nser_sensing.session import DeviceSession
 from nser_sensing.transport import Transport
 from nser_shared.errors import NserError
-from nser_shared.windows import PayloadDtype, payload_bytes
+from nser_shared.wire.windows import PayloadDtype, payload_bytes
 
 TARGET_ENV = "NSER_MEC_ADDR"
 FALLBACK_TARGET = "127.0.0.1:50051"

@@ -17,8 +17,12 @@ import numpy as np
 import torch
 
 from nser_sensing.errors import DeviceConfigError
-from nser_shared.device_ids import device_id
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig, MelFrontEnd
+from nser_shared.frontend.features import (
+    DEFAULT_FEATURE_CONFIG,
+    WINDOW_HOP_S,
+    FeatureConfig,
+    MelFrontEnd,
+)
 from nser_shared.links import LinkProfile, link_profile
 from nser_shared.sound.scenes import (
     SAMPLE_RATE,
@@ -28,7 +32,8 @@ from nser_shared.sound.scenes import (
     load_track,
     render_scene,
 )
-from nser_shared.windows import DeviceKind, Features
+from nser_shared.wire.device_ids import device_id
+from nser_shared.wire.windows import DeviceKind, Features
 
 FIRST_GNB_ID = 0x00066C  # 24-bit gNB id of the first base station
 SECTORS_PER_GNB = 3  # local cell ids 1..3 under each gNB

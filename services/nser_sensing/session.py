@@ -34,7 +34,7 @@ from nser_sensing.metrics import OK, DeviceMetrics, RequestRecord
 from nser_sensing.sentlog import SentLog
 from nser_sensing.streaming import run_stream
 from nser_shared.links import LinkDelay, downlink_delay, uplink_delay
-from nser_shared.windows import encode_window, payload_bytes
+from nser_shared.wire.windows import encode_window, payload_bytes
 
 if TYPE_CHECKING:
     from nser_sensing.client import ClientConfig

@@ -2,8 +2,9 @@
 `<device id>.pem` / `.key` in `device_certs`, and so its own channel), the MEC's certificate
 verified against `tls_ca`; or, only when asked with `insecure`, plaintext over one shared channel.
 
-The files come from `nser credentials` (nser_shared.dev_pki): `--tls-ca DIR/ca.pem --device-certs
-DIR/devices`. Settings follow the services' pattern (option, then environment variable).
+The files come from `nser credentials` (nser_shared.security.dev_pki): `--tls-ca DIR/ca.pem
+--device-certs DIR/devices`. Settings follow the services' pattern (option, then environment
+variable).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import grpc
 
 from nser_shared import settings
-from nser_shared.credential_files import read_file
 from nser_shared.errors import ConfigurationError
+from nser_shared.security.credential_files import read_file
 from nser_shared.settings import Setting, parse_bool
 
 log = logging.getLogger(__name__)

@@ -47,7 +47,7 @@ from nser_models.checkpoint import SHIPPED_DIR
 from nser_sensing.sentlog import read_sent_log
 from nser_shared.errors import NserError
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.network import Network, UpConfig
 from nser_up.processes import Child, wait_until
 from nser_up.reconcile import duplicated_alerts, reconcile, stored_alerts

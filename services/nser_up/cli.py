@@ -33,11 +33,11 @@ import redis
 
 from nser_models.checkpoint import SHIPPED_DIR
 from nser_shared.errors import ChildProcessError, NserError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
 from nser_shared.links import LINK_PROFILES
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.redis_url import redact_url
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.security.redis_url import redact_url
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.errors import InterruptedRunError
 from nser_up.network import Network, UpConfig
 from nser_up.observe import END_TO_END, latency_table, render, snapshot

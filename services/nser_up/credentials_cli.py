@@ -1,5 +1,5 @@
 """`nser credentials`: a development CA, the services' certificate, one certificate per sensing
-device, the Redis password and the REST API tokens, in one directory (nser_shared.dev_pki).
+device, the Redis password and the REST API tokens, in one directory (nser_shared.security.dev_pki).
 
     nser credentials --out creds --devices phone-0000,watch-0001
     nser credentials --out creds --fleet 0:5,1000:5,2000:10      # compose's device groups
@@ -18,11 +18,11 @@ import argparse
 import math
 from pathlib import Path
 
-from nser_shared.auth import TOKENS_FILE, Role, token_file_name, write_dev_tokens
-from nser_shared.dev_pki import VALIDITY, check_device_ids, create_dev_pki
-from nser_shared.device_ids import DeviceKind, fleet_device_ids
 from nser_shared.errors import ConfigurationError
+from nser_shared.security.dev_pki import VALIDITY, check_device_ids, create_dev_pki
+from nser_shared.security.tokens import TOKENS_FILE, Role, token_file_name, write_dev_tokens
 from nser_shared.settings import parse_names
+from nser_shared.wire.device_ids import DeviceKind, fleet_device_ids
 
 KINDS: dict[str, tuple[DeviceKind, ...]] = {
     "mixed": tuple(DeviceKind),

@@ -7,10 +7,10 @@ Redis keeps its data in the run folder's `redis/` (an append-only file, fsync be
 answer), so a restarted Redis has the stream and the alerts back, and the alert history of a run
 can be read after it ends.
 
-Secure by default: a development PKI (nser_shared.dev_pki) in the run folder's `credentials/` (or
-`--credentials DIR`) gives the MEC mutual TLS with one certificate per device, the decision and
-analytics services HTTPS and API tokens, Prometheus an HTTPS scrape, and the private Redis a
-password. `insecure` runs everything plaintext, as each service's warning says."""
+Secure by default: a development PKI (nser_shared.security.dev_pki) in the run folder's
+`credentials/` (or `--credentials DIR`) gives the MEC mutual TLS with one certificate per device,
+the decision and analytics services HTTPS and API tokens, Prometheus an HTTPS scrape, and the
+private Redis a password. `insecure` runs everything plaintext, as each service's warning says."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ from pathlib import Path
 import httpx
 
 from nser_models.served import SERVED_MODEL
-from nser_shared.auth import TOKENS_FILE, Role, read_token, token_file_name
-from nser_shared.credential_files import read_secret
-from nser_shared.dev_pki import PkiLayout, create_dev_pki
-from nser_shared.device_ids import fleet_device_ids
 from nser_shared.errors import ChildProcessError
-from nser_shared.features import WINDOW_HOP_S
+from nser_shared.frontend.features import WINDOW_HOP_S
+from nser_shared.security.credential_files import read_secret
+from nser_shared.security.dev_pki import PkiLayout, create_dev_pki
+from nser_shared.security.tokens import TOKENS_FILE, Role, read_token, token_file_name
+from nser_shared.wire.device_ids import fleet_device_ids
 from nser_up.processes import (
     Child,
     HttpServiceChild,

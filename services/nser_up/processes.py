@@ -34,8 +34,8 @@ import httpx
 import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from nser_shared.dev_pki import PkiLayout
-from nser_shared.redis_url import redact_url, with_password
+from nser_shared.security.dev_pki import PkiLayout
+from nser_shared.security.redis_url import redact_url, with_password
 
 
 def free_port() -> int:
@@ -209,7 +209,8 @@ class RedisChild(Child):
 
 class MecChild(Child):
     """The MEC inference service (`python -m nser_mec`) on free loopback ports: with mutual TLS
-    from `pki` (a dev PKI, nser_shared.dev_pki), or plaintext (`--insecure`) when `pki` is None."""
+    from `pki` (a dev PKI, nser_shared.security.dev_pki), or plaintext (`--insecure`) when `pki`
+    is None."""
 
     def __init__(
         self,

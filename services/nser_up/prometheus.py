@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from nser_shared.dev_pki import PkiLayout
+from nser_shared.security.dev_pki import PkiLayout
 from nser_up.processes import HttpServiceChild, free_port
 
 METRICS_PATH = "/metrics"

@@ -18,8 +18,8 @@ import redis
 
 from nser_decision.metrics import CONSUMER_GROUP
 from nser_decision.store import ALERTS, alert_key
-from nser_shared.consumer import ConsumerConfig
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.stream.consumer import ConsumerConfig
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 
 DONE = ConsumerConfig(group=CONSUMER_GROUP)  # where the decision layer marks each result done
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 def _pki() -> Path:
     """A development PKI (the credentials job's code) in a temporary folder."""
-    from nser_shared.dev_pki import create_dev_pki
+    from nser_shared.security.dev_pki import create_dev_pki
 
     return create_dev_pki(Path(tempfile.mkdtemp()) / "pki", ["phone-0000"]).layout.root
 
@@ -38,7 +38,7 @@ def decision() -> None:
 
     from nser_decision.api import create_app
     from nser_decision.settings import SETTINGS, resolve
-    from nser_shared.tls import server_tls
+    from nser_shared.security.tls import server_tls
 
     settings = resolve(environ=_https_env("DECISION"))
     tls = server_tls("decision", settings, SETTINGS)
@@ -52,7 +52,7 @@ def nwdaf() -> None:
 
     from nser_nwdaf.app import create_app
     from nser_nwdaf.settings import SETTINGS, resolve
-    from nser_shared.tls import server_tls
+    from nser_shared.security.tls import server_tls
 
     settings = resolve(environ=_https_env("NWDAF"))
     tls = server_tls("nwdaf", settings, SETTINGS)

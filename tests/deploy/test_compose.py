@@ -50,8 +50,8 @@ from nser_nwdaf.metrics import NwdafMetrics
 from nser_sensing import netem
 from nser_sensing import transport as sensing_transport
 from nser_sensing.client import TARGET_ENV
-from nser_shared.dev_pki import PkiLayout
 from nser_shared.links import DEFAULT_LINK_PROFILE
+from nser_shared.security.dev_pki import PkiLayout
 from nser_shared.settings import Setting
 from nser_up.credentials_cli import parse_fleet
 from nser_up.network import UpConfig

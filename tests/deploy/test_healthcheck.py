@@ -16,7 +16,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from nser_shared.dev_pki import PkiLayout
+from nser_shared.security.dev_pki import PkiLayout
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docker" / "healthcheck.py"
 

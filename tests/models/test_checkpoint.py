@@ -12,8 +12,8 @@ from nser_models.checkpoint import (
     write_manifest,
 )
 from nser_shared.errors import CheckpointError, FeatureConfigMismatchError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.wire.labels import Task
 
 
 def _student_checkpoint() -> Checkpoint:

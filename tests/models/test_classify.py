@@ -20,9 +20,9 @@ from nser_models.classify import (
     most_alarming,
     window_offsets,
 )
-from nser_shared.audio import write_audio
 from nser_shared.errors import InvalidAudioError
-from nser_shared.features import MelFrontEnd
+from nser_shared.frontend.audio import write_audio
+from nser_shared.frontend.features import MelFrontEnd
 
 
 @pytest.fixture(scope="module")

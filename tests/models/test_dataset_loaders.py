@@ -21,9 +21,9 @@ from nser_models.data.clips import ClipRecord, split_by_speaker, write_manifest
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS, load_demand_noise
 from nser_models.data.sources import SOURCE_KINDS, load_source
 from nser_models.data.vivae import VIVAE_VALENCE, load_vivae
-from nser_shared.audio import write_audio
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.frontend.audio import write_audio
+from nser_shared.wire.labels import Valence
 
 
 def _tone(path: Path, rate: int = 16000, seconds: float = 0.2, freq: float = 440.0) -> None:

@@ -19,9 +19,9 @@ from nser_models.data.sources import load_source
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
 from nser_models.task_data import prepare_task_data
 from nser_shared.errors import DatasetError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.sound.noise import generate_noise
+from nser_shared.wire.labels import Task
 
 RATE = DEFAULT_FEATURE_CONFIG.sample_rate
 

@@ -20,7 +20,7 @@ from nser_models.data.real_corpus import TableRow, build_corpus, label_package, 
 from nser_models.data.real_families import FAMILIES, PACKAGES, SoundClass
 from nser_models.data.sources import load_source
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.wire.labels import Valence
 
 RE = "usr/share/games/redeclipse/data/sounds"
 NEX = "usr/share/games/nexuiz/data/data.pk3"

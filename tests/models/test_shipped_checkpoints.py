@@ -13,8 +13,8 @@ from nser_models.data.clips import read_manifest, task_records
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
 from nser_models.featureset import FeatureSet, build_feature_set
 from nser_models.metrics import predict_logits
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.wire.labels import Task
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from nser_models.data.clips import ClipRecord, read_manifest, task_label
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
 from nser_models.data.synthetic import MANIFEST_NAME, CorpusConfig, generate_corpus, noise_path
 from nser_shared.errors import DatasetError, InvalidAudioError
-from nser_shared.labels import TASK_CLASSES, Task, Valence
 from nser_shared.sound.noise import (
     NOISE_SAMPLE_RATE,
     generate_noise,
@@ -29,6 +28,7 @@ from nser_shared.sound.voices import (
     SYNTHESISERS,
     VOCAL_CLASSES,
 )
+from nser_shared.wire.labels import TASK_CLASSES, Task, Valence
 
 TINY = CorpusConfig(seed=3, speakers=3, clips_per_speaker=12, noise_seconds=2.0)
 

@@ -10,7 +10,7 @@ from nser_cli import main
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import load_checkpoint
 from nser_models.data.synthetic import CorpusConfig, generate_corpus
-from nser_shared.labels import Task
+from nser_shared.wire.labels import Task
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from nser_models.train_real import (
     speaker_slice,
     valence_metrics,
 )
-from nser_shared.audio import write_audio
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.frontend.audio import write_audio
+from nser_shared.wire.labels import Valence
 
 
 def test_auc_by_hand() -> None:

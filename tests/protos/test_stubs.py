@@ -11,8 +11,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.labels import Task
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.wire.labels import Task
 
 REPO = Path(__file__).resolve().parents[2]
 GEN_SCRIPT = REPO / "scripts" / "gen_protos.sh"

@@ -25,8 +25,8 @@ from nser_decision.metrics import CONSUMER_GROUP
 from nser_decision.policy import Decision, Policy
 from nser_decision.store import COUNTS
 from nser_sensing.sentlog import read_sent_log
-from nser_shared.backlog import GroupBacklog, read_backlogs
 from nser_shared.prom import sample_value
+from nser_shared.stream.backlog import GroupBacklog, read_backlogs
 from nser_up.processes import Child, HttpServiceChild, MecChild
 from nser_up.reconcile import DONE, Reconciliation, duplicated_alerts, stored_alerts
 

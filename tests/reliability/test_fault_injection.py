@@ -14,7 +14,7 @@ What the design guarantees, and what these tests hold it to:
   (RedisChild(appendfsync="always")), so what it acknowledged is on disk and survives its kill -9.
   A result the MEC published whose answer never reached the device (it died in between) is
   published again when the device retries, under the same result id
-  (nser_shared.results.result_id_for), so the decision layer applies it once.
+  (nser_shared.stream.results.result_id_for), so the decision layer applies it once.
 - While Redis is down the MEC refuses windows (UNAVAILABLE: its publish buffer is full, or a
   result waited too long); the devices retry with backoff, and a window they give up on is in
   their log as failed, never as acknowledged.
@@ -43,7 +43,7 @@ from reliability_support import (
 )
 from support.processes import RedisChild, free_port, wait_until
 
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.processes import HttpServiceChild, MecChild
 from nser_up.reconcile import reconcile
 

@@ -21,7 +21,7 @@ from support.mec import feature_window
 from support.processes import RedisChild, free_port
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_up.processes import MecChild, grpc_channel
 
 EXAMPLES = 250

@@ -43,8 +43,8 @@ from support.processes import RedisChild, free_port, wait_until
 from support.results import make_record
 from support.tokens import TOKENS, TOKENS_PATH
 
-from nser_shared.auth import Role
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.security.tokens import Role
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.processes import Child, HttpServiceChild
 
 # Generating a request costs far more than sending it (schemathesis draws each body from the

@@ -18,7 +18,7 @@ from support.processes import RedisChild, free_port, wait_until
 
 from nser_decision.store import COUNTS
 from nser_shared.prom import sample_value
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.processes import HttpServiceChild
 
 MAXLEN = 20

@@ -14,9 +14,9 @@ from nser_models.served import SERVED_MODEL
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_sensing.transport import INSECURE
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.results import RESULTS_STREAM, STAGES, ResultRecord
-from nser_shared.windows import PayloadDtype
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.stream.results import RESULTS_STREAM, STAGES, ResultRecord
+from nser_shared.wire.windows import PayloadDtype
 
 
 @pytest.fixture(scope="module")

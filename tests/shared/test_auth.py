@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nser_shared.auth import (
+from nser_shared.errors import ConfigurationError
+from nser_shared.http.auth import TokenFile, access_table
+from nser_shared.security.tokens import (
     TOKEN_VALIDITY,
     TOKENS_FILE,
     Role,
@@ -19,8 +21,6 @@ from nser_shared.auth import (
     token_file_name,
     write_dev_tokens,
 )
-from nser_shared.errors import ConfigurationError
-from nser_shared.http_auth import TokenFile, access_table
 
 
 def test_dev_tokens_clients_get_plaintext_0600_and_the_server_only_digests(tmp_path: Path) -> None:

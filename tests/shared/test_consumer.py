@@ -10,14 +10,14 @@ import redis
 from support.processes import RedisChild
 from support.results import make_record
 
-from nser_shared.consumer import (
+from nser_shared.stream.consumer import (
     DEAD_LETTER_STREAM,
     DONE_TTL_S,
     ConsumerConfig,
     Pipeline,
     StreamConsumer,
 )
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 
 COUNTS = "test:counts"
 

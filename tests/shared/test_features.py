@@ -1,4 +1,4 @@
-"""The mel front end (nser_shared.features) and audio file I/O (nser_shared.audio)."""
+"""The mel front end (nser_shared.frontend.features) and audio I/O (nser_shared.frontend.audio)."""
 
 import math
 import re
@@ -10,9 +10,9 @@ import soundfile
 import torch
 from torch import Tensor
 
-from nser_shared.audio import read_audio, write_audio
 from nser_shared.errors import FeatureConfigMismatchError, InvalidAudioError
-from nser_shared.features import (
+from nser_shared.frontend.audio import read_audio, write_audio
+from nser_shared.frontend.features import (
     DEFAULT_FEATURE_CONFIG,
     DenoiseConfig,
     FeatureConfig,

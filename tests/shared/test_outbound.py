@@ -3,7 +3,7 @@ allowed."""
 
 import pytest
 
-from nser_shared.outbound import internal_host_reason
+from nser_shared.http.outbound import internal_host_reason
 
 
 @pytest.mark.parametrize(

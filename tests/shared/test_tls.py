@@ -19,10 +19,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from support.processes import RedisChild, free_port
 
-from nser_shared.dev_pki import SERVER_DNS_NAMES, VALIDITY, PkiLayout, create_dev_pki
 from nser_shared.errors import ConfigurationError
-from nser_shared.redis_url import redact_url, with_password
-from nser_shared.tls import device_identity
+from nser_shared.security.dev_pki import SERVER_DNS_NAMES, VALIDITY, PkiLayout, create_dev_pki
+from nser_shared.security.redis_url import redact_url, with_password
+from nser_shared.security.tls import device_identity
 
 NSER = [sys.executable, "-m", "nser_cli"]
 

@@ -9,7 +9,7 @@ import redis
 
 from nser_decision.settings import DecisionSettings
 from nser_decision.store import COUNTS
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 from support.http import WebhookReceiver
 from support.processes import wait_until
 from support.tokens import TOKENS_PATH, bearer

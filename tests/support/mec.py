@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
-from nser_shared.dev_pki import PkiLayout
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
-from nser_shared.windows import DeviceKind, PayloadDtype, encode_window
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.security.dev_pki import PkiLayout
+from nser_shared.wire.windows import DeviceKind, PayloadDtype, encode_window
 from nser_up.processes import MecChild, client_ssl_context, grpc_channel
 
 

@@ -1,4 +1,4 @@
-"""Development PKIs for the tests (nser_shared.tls, as `nser credentials` writes them): the
+"""Development PKIs for the tests (nser_shared.security.tls, as `nser credentials` writes them): the
 session's own, and a foreign one whose certificates the first must refuse."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import grpc
 
-from nser_shared.dev_pki import PkiLayout, create_dev_pki
-from nser_shared.device_ids import fleet_device_ids
+from nser_shared.security.dev_pki import PkiLayout, create_dev_pki
+from nser_shared.wire.device_ids import fleet_device_ids
 
 # Devices with certificates: the ids the tests' windows use, and the first simulated fleet.
 DEVICE_IDS = ("phone-0001", "phone-0002", *fleet_device_ids(0, 4))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from nser_shared.results import ResultRecord, TaskOutcome
+from nser_shared.stream.results import ResultRecord, TaskOutcome
 
 
 def make_record(

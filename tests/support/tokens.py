@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from nser_shared.auth import TOKENS_FILE, Role, write_dev_tokens
+from nser_shared.security.tokens import TOKENS_FILE, Role, write_dev_tokens
 
 TOKENS_DIR = Path(tempfile.mkdtemp(prefix="nser-test-tokens-"))
 atexit.register(shutil.rmtree, TOKENS_DIR, ignore_errors=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from nser_shared.errors import DatasetError
-from nser_shared.labels import TASK_CLASSES, Task, Valence
+from nser_shared.wire.labels import TASK_CLASSES, Task, Valence
 
 MANIFEST_COLUMNS = (
     "clip_id",

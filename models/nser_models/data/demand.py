@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
+from nser_shared.frontend.audio import read_audio
 
 # The paper's five noise categories -> DEMAND environment folders. Cafe could also be SCAFE
 # (48 kHz only); pass another mapping to the loader to use it.

@@ -27,9 +27,9 @@ import numpy.typing as npt
 import torch
 
 from nser_models.data.clips import ClipRecord
-from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
-from nser_shared.features import FeatureConfig
+from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.features import FeatureConfig
 from nser_shared.sound.noise import generate_noise, noise_categories
 
 Audio = npt.NDArray[np.float32]

@@ -47,7 +47,7 @@ from nser_models.data.real_families import (
     SoundClass,
 )
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.wire.labels import Valence
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
-from nser_shared.labels import Valence
+from nser_shared.wire.labels import Valence
 
 
 class SoundClass(StrEnum):

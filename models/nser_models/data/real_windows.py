@@ -35,9 +35,9 @@ import torchaudio.functional as AF
 
 from nser_models.data.clips import ClipRecord
 from nser_models.data.mixtures import load_audible, place_clip
-from nser_shared.audio import read_audio
 from nser_shared.errors import DatasetError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.sound.noise import generate_noise, noise_categories, rms
 
 Audio = npt.NDArray[np.float32]

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from nser_models.data.clips import ClipRecord, write_manifest
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
-from nser_shared.audio import write_audio
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.frontend.audio import write_audio
 from nser_shared.sound.noise import NOISE_SAMPLE_RATE, generate_noise
 from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
+from nser_shared.wire.labels import Valence
 
 DATASET = "synthetic"
 MANIFEST_NAME = "manifest.csv"

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 from nser_models.data.clips import ClipRecord
-from nser_shared.audio import audio_sample_rate
 from nser_shared.errors import DatasetError
-from nser_shared.labels import Valence
+from nser_shared.frontend.audio import audio_sample_rate
+from nser_shared.wire.labels import Valence
 
 log = logging.getLogger(__name__)
 

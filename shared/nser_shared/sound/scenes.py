@@ -29,11 +29,11 @@ import numpy.typing as npt
 import torch
 import torchaudio
 
-from nser_shared.audio import read_audio
 from nser_shared.errors import SceneError
-from nser_shared.labels import TASK_CLASSES, Task, Valence
+from nser_shared.frontend.audio import read_audio
 from nser_shared.sound.noise import generate_noise
 from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
+from nser_shared.wire.labels import TASK_CLASSES, Task, Valence
 
 SAMPLE_RATE = 16000
 SCREAM_MIN_OVERLAP_S = 0.5

@@ -66,7 +66,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from nser_shared.labels import Valence
 from nser_shared.sound.noise import (
     Signal,
     coloured_noise,
@@ -81,6 +80,7 @@ from nser_shared.sound.noise import (
     unit_rms,
     vowel_filter,
 )
+from nser_shared.wire.labels import Valence
 
 LOW_RATE, HIGH_RATE = 16000, 44100
 MAX_CLIP_SECONDS = 4.0

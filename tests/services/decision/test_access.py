@@ -21,10 +21,10 @@ from support.tokens import TOKENS, bearer
 
 from nser_decision.api import create_app
 from nser_decision.store import FEED
-from nser_shared.auth import TOKENS_FILE, Role, write_dev_tokens
 from nser_shared.errors import ConfigurationError
-from nser_shared.http_limits import MAX_QUERY_BYTES
+from nser_shared.http.limits import MAX_QUERY_BYTES
 from nser_shared.prom import sample_value
+from nser_shared.security.tokens import TOKENS_FILE, Role, write_dev_tokens
 
 READ = [("GET", "/v1/alerts"), ("GET", "/v1/alerts/{id}")]
 OPERATE = [("POST", "/v1/alerts/{id}/acknowledge"), ("POST", "/v1/alerts/{id}/resolve")]

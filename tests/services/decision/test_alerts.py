@@ -20,8 +20,8 @@ from support.tokens import bearer
 from nser_decision.api import create_app
 from nser_decision.policy import Policy
 from nser_decision.store import AlertStore
-from nser_shared.consumer import DEAD_LETTER_STREAM
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.consumer import DEAD_LETTER_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 
 
 def _alerts(d: DecisionUnderTest, **params: Any) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from support.results import make_record
 from support.tokens import TOKENS_PATH
 
 from nser_decision.store import ALERTS, COUNTS
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.processes import HttpServiceChild
 
 DEVICES, WINDOWS = 50, 20  # 1,000 negative-scream results, one incident per device

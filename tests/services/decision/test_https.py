@@ -12,8 +12,8 @@ import httpx
 import pytest
 from support.processes import RedisChild, free_port
 
-from nser_shared.auth import TOKENS_FILE
-from nser_shared.dev_pki import PkiLayout
+from nser_shared.security.dev_pki import PkiLayout
+from nser_shared.security.tokens import TOKENS_FILE
 from nser_up.network import SIGNING_KEY_OPTION
 from nser_up.processes import HttpServiceChild, client_ssl_context, tls_args
 

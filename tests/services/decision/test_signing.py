@@ -14,9 +14,9 @@ from support.results import make_record
 
 from nser_decision.api import create_app
 from nser_decision.settings import DecisionSettings, resolve
-from nser_shared import signing
 from nser_shared.errors import ConfigurationError
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.http import signing
+from nser_shared.stream.results import RESULTS_STREAM
 
 SECRET = "correct horse battery staple"
 

@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2
 from support.mec import MecProcess, feature_window
 
 from nser.v1 import mec_inference_pb2 as pb
-from nser_shared.windows import PayloadDtype
+from nser_shared.wire.windows import PayloadDtype
 
 Code = grpc.StatusCode
 

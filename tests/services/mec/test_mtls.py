@@ -21,8 +21,8 @@ from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
 from nser_sensing.errors import MecUnreachableError
 from nser_sensing.transport import INSECURE, Transport
-from nser_shared.dev_pki import PkiLayout
 from nser_shared.errors import ConfigurationError
+from nser_shared.security.dev_pki import PkiLayout
 
 REFUSED = "nser_mec_identity_refused_total"
 

@@ -12,7 +12,7 @@ import pytest
 from support.mec import MecProcess, feature_window, metric_value
 from support.processes import RedisChild, free_port, wait_until
 
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 
 
 def _refusal(server: MecProcess, window: object) -> grpc.RpcError:

@@ -15,8 +15,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from support.mec import MecProcess, feature_window
 from support.processes import RedisChild, wait_until
 
-from nser_shared.results import RESULTS_STREAM, STAGES, ResultRecord
-from nser_shared.windows import PayloadDtype
+from nser_shared.stream.results import RESULTS_STREAM, STAGES, ResultRecord
+from nser_shared.wire.windows import PayloadDtype
 
 
 def _records(client: redis.Redis) -> dict[str, ResultRecord]:

@@ -19,8 +19,8 @@ from support.tokens import TOKENS_PATH, bearer
 from nser_nwdaf.app import create_app
 from nser_nwdaf.keys import CONSUMER_GROUP
 from nser_nwdaf.settings import NwdafSettings
-from nser_shared import signing
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.http import signing
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 
 CELL_A, CELL_B = "00066c001", "00066c002"
 PLMN = {"mcc": "001", "mnc": "01"}

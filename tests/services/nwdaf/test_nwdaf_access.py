@@ -17,8 +17,8 @@ from support.results import make_record
 from support.tokens import bearer
 
 from nser_nwdaf.routes_analytics import MAX_JSON_PARAM_CHARS
-from nser_shared.auth import Role
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.security.tokens import Role
+from nser_shared.stream.results import RESULTS_STREAM
 
 
 def subscription() -> dict[str, Any]:

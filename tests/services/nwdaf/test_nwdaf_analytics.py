@@ -10,7 +10,7 @@ from nwdaf_support import ANALYTICS, CELL_A, CELL_B, ServedApp, area, publish, w
 from support.processes import RedisChild
 from support.results import make_record
 
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 
 
 def _get(nwdaf: ServedApp, event: str, **params: Any) -> dict[str, Any]:

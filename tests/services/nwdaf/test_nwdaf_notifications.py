@@ -24,8 +24,8 @@ from support.results import make_record
 
 from nser_nwdaf.app import create_app
 from nser_nwdaf.keys import threshold_state
-from nser_shared import signing
 from nser_shared.errors import ConfigurationError
+from nser_shared.http import signing
 
 
 def _subscribe(nwdaf: ServedApp, body: dict[str, Any]) -> str:

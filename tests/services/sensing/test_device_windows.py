@@ -18,10 +18,10 @@ from nser_sensing.devices import (
     window_spans,
 )
 from nser_sensing.errors import DeviceConfigError
-from nser_shared.features import DEFAULT_FEATURE_CONFIG, MelFrontEnd
-from nser_shared.labels import Valence
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, MelFrontEnd
 from nser_shared.sound.scenes import SAMPLE_RATE, AudioTrack, SceneEvent
-from nser_shared.windows import DeviceKind, PayloadDtype, encode_window, payload_bytes
+from nser_shared.wire.labels import Valence
+from nser_shared.wire.windows import DeviceKind, PayloadDtype, encode_window, payload_bytes
 
 
 def _quiet_then_loud(seconds_quiet: float, seconds_loud: float) -> AudioTrack:

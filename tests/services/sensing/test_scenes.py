@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nser_shared.audio import write_audio
 from nser_shared.errors import SceneError
-from nser_shared.labels import Valence
+from nser_shared.frontend.audio import write_audio
 from nser_shared.sound.scenes import (
     SAMPLE_RATE,
     SCENES,
@@ -20,6 +19,7 @@ from nser_shared.sound.scenes import (
     render_scene,
     window_truth,
 )
+from nser_shared.wire.labels import Valence
 
 
 def _window_labels(scene: str, devices: int = 2) -> Counter[tuple[str, str | None]]:

@@ -15,7 +15,7 @@ from support.processes import free_port
 
 from nser_cli import main as nser_main
 from nser_sensing.sentlog import read_sent_log
-from nser_shared.audio import write_audio
+from nser_shared.frontend.audio import write_audio
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,9 @@ from nser_sensing.metrics import OK, summary_text
 from nser_sensing.sentlog import SentLog
 from nser_sensing.session import DeviceSession, Pending
 from nser_sensing.transport import INSECURE
-from nser_shared.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.links import LinkProfile
-from nser_shared.windows import PayloadDtype, decode_window
+from nser_shared.wire.windows import PayloadDtype, decode_window
 
 # The fake MEC is plaintext: every client here runs --insecure (mutual TLS: mec/test_mtls.py).
 FAST = {"realtime": False, "backoff_s": 0.01, "connect_timeout_s": 5.0, "transport": INSECURE}

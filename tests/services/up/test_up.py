@@ -18,9 +18,9 @@ import pytest
 from support.processes import wait_until
 
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
-from nser_shared.credential_files import read_secret
-from nser_shared.dev_pki import PkiLayout
-from nser_shared.device_ids import fleet_device_ids
+from nser_shared.security.credential_files import read_secret
+from nser_shared.security.dev_pki import PkiLayout
+from nser_shared.wire.device_ids import fleet_device_ids
 
 NSER = [sys.executable, "-c", "from nser_cli import main; raise SystemExit(main())"]
 

@@ -44,7 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError, WatchError
 
 from nser_shared.errors import InvalidResultRecordError
-from nser_shared.results import RESULTS_STREAM, ResultRecord
+from nser_shared.stream.results import RESULTS_STREAM, ResultRecord
 
 log = logging.getLogger(__name__)
 

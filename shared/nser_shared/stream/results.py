@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nser_shared.errors import InvalidResultRecordError
-from nser_shared.labels import SCREAM, TASK_CLASSES, Task
+from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task
 
 RESULTS_STREAM = "nser:results"
 RESULT_SCHEMA = "nser.result/1"

@@ -26,8 +26,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPBearer
 
-from nser_shared.auth import Role, TokenEntry, TokenTable
 from nser_shared.errors import ConfigurationError, NserError
+from nser_shared.security.tokens import Role, TokenEntry, TokenTable
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ One directory holds the whole development PKI:
                               device id of every window
     redis.password            the Redis password (`nser up` and the compose Redis require it)
     webhook.secret            the HMAC key the decision service signs its webhooks with
-    api-tokens.json, reader.token, operator.token   the REST API tokens (nser_shared.auth)
+    api-tokens.json, reader.token, operator.token   the REST API tokens (tokens.py)
 
 Keys are EC P-256; certificates are valid for `VALIDITY` (30 days) from their creation. Private
 keys and secrets are written mode 0600, certificates 0644.
@@ -35,10 +35,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from nser_shared.credential_files import read_file
-from nser_shared.device_ids import DEVICE_ID_RULE, is_device_id
 from nser_shared.errors import ConfigurationError
-from nser_shared.tls import device_uri
+from nser_shared.security.credential_files import read_file
+from nser_shared.security.tls import device_uri
+from nser_shared.wire.device_ids import DEVICE_ID_RULE, is_device_id
 
 VALIDITY = datetime.timedelta(days=30)
 CLOCK_SKEW = datetime.timedelta(minutes=5)  # certificates start this much in the past
@@ -207,7 +207,7 @@ def _server_names() -> list[x509.GeneralName]:
 
 def check_device_ids(device_ids: Iterable[str]) -> list[str]:
     """`device_ids` without repeats, in order; ConfigurationError naming any that the wire
-    format would refuse (nser_shared.windows)."""
+    format would refuse (nser_shared.wire.windows)."""
     out: list[str] = []
     for device_id in device_ids:
         if not is_device_id(device_id):
@@ -297,7 +297,7 @@ def create_dev_pki(
 
 
 def _write_tokens(out: Path, fresh: bool) -> list[Path]:
-    from nser_shared import auth
+    from nser_shared.security import tokens as auth
 
     table = out / auth.TOKENS_FILE
     if table.exists() and not fresh:

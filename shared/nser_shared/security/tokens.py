@@ -11,7 +11,7 @@ against every entry. Roles: `reader` (read alerts, the live feed, analytics, sub
 `TOKEN_VALIDITY`: `api-tokens.json` for the services, `reader.token` and `operator.token`
 (plaintext, mode 0600) for clients. With `rotate_after_s`, the entries already in the table are
 kept until then (at most), so clients holding them have time to switch; the services reload the
-table when the file changes (nser_shared.http_auth.TokenFile), with no restart.
+table when the file changes (nser_shared.http.auth.TokenFile), with no restart.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from nser_shared.errors import ConfigurationError
 
 TOKENS_FILE = "api-tokens.json"
-TOKEN_VALIDITY = timedelta(days=30)  # as the development certificates (nser_shared.dev_pki)
+TOKEN_VALIDITY = timedelta(days=30)  # as the development certificates (dev_pki.py)
 
 
 class Role(StrEnum):

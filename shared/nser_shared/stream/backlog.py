@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, Gauge
 from redis.exceptions import ResponseError
 
-from nser_shared.results import RESULTS_STREAM
+from nser_shared.stream.results import RESULTS_STREAM
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nser_shared.credential_files import read_file
 from nser_shared.errors import ConfigurationError
+from nser_shared.security.credential_files import read_file
 
 log = logging.getLogger(__name__)
 

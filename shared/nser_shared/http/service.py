@@ -20,11 +20,12 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nser_shared import http_auth, http_docs
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
-from nser_shared.http_limits import RequestSizeLimit
-from nser_shared.http_ops import add_operational_routes
-from nser_shared.tls import server_tls
+from nser_shared.http import auth as http_auth
+from nser_shared.http import docs as http_docs
+from nser_shared.http.limits import RequestSizeLimit
+from nser_shared.http.ops import add_operational_routes
+from nser_shared.security.tls import server_tls
 
 SHUTDOWN_GRACE_S = 10  # after SIGTERM, requests in flight get this long to finish
 

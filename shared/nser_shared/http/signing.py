@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import time
 
-from nser_shared.credential_files import read_secret
+from nser_shared.security.credential_files import read_secret
 
 HEADER = "X-Nser-Signature"
 

@@ -1,7 +1,7 @@
 """Device identity: the kinds, how a simulated fleet names its devices, and the one rule a device
-id must follow, shared by the wire format (nser_shared.windows), the simulated devices
-(nser_sensing.devices) and the device certificates (nser_shared.dev_pki). Standard library only, so
-the lean images can import it."""
+id must follow, shared by the wire format (nser_shared.wire.windows), the simulated devices
+(nser_sensing.devices) and the device certificates (nser_shared.security.dev_pki). Standard
+library only, so the lean images can import it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The device's front end: audio in, log-mel tensor out."""

@@ -1,0 +1,1 @@
+"""The Redis results stream: its record, and reading it reliably."""

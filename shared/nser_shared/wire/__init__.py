@@ -1,0 +1,1 @@
+"""What crosses the network: feature windows, class labels, device ids."""
