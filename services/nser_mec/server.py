@@ -12,7 +12,6 @@ is answered only once its result is in the stream).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from typing import Any
@@ -22,12 +21,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from nser_mec.batcher import BatchingConfig, MicroBatcher
-from nser_mec.engine import InferenceEngine
+from nser_mec.core import ServingCore
 from nser_mec.metrics import MecMetrics
-from nser_mec.publisher import ResultPublisher
-from nser_mec.ratelimit import DeviceRateLimiter
-from nser_mec.servicer import SERVICE, MecInferenceServicer, ServingCore, add_to_server
+from nser_mec.servicer import SERVICE, MecInferenceServicer, add_to_server
 from nser_mec.settings import SETTINGS, MecSettings
 from nser_shared.security.tls import server_tls
 
@@ -47,10 +43,9 @@ class MecServer:
             plaintext="gRPC and /metrics are plaintext and devices are not authenticated",
         )
         self.metrics = MecMetrics()
+        self.core = ServingCore(settings, self.metrics)
         self.servicer = MecInferenceServicer(
-            self.metrics,
-            DeviceRateLimiter(settings.device_rate, settings.device_burst),
-            authenticate=self.tls is not None,
+            self.core, self.metrics, authenticate=self.tls is not None
         )
         self.health = health.aio.HealthServicer()
         self.grpc_server: grpc.aio.Server | None = None
@@ -104,29 +99,9 @@ class MecServer:
             self.metrics_port,
         )
 
-        engine = await asyncio.to_thread(
-            InferenceEngine.load, s.models, s.backend, s.threads, s.cascade
-        )
-        batcher = MicroBatcher(
-            engine,
-            BatchingConfig(s.max_batch_size, s.max_queue_delay_us, s.max_queue_size),
-            self.metrics,
-        )
-        publisher = ResultPublisher(
-            s.redis_url,
-            self.metrics,
-            maxlen=s.stream_maxlen,
-            buffer_size=s.publish_buffer,
-            timeout_s=s.publish_timeout_s,
-        )
-        # Everything loaded so far lives as long as the process: keep the collector from
-        # walking it on every full collection (fewer, shorter GC pauses in the latency tail).
-        gc.freeze()
-        batcher.start()
-        publisher.start()
-        self.servicer.core = ServingCore(engine, batcher, publisher)
+        models = await self.core.load()
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
-        log.info("serving %s on %s", ", ".join(engine.models), s.backend.value)
+        log.info("serving %s on %s", ", ".join(models), s.backend.value)
 
     async def stop(self) -> None:
         """Drain in-flight calls, then stop batching and flush the publisher."""
@@ -134,11 +109,7 @@ class MecServer:
         await self.health.enter_graceful_shutdown()
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace)
-        core = self.servicer.core
-        self.servicer.core = None
-        if core is not None:
-            await core.batcher.stop()
-            await core.publisher.close(timeout_s=grace)
+        await self.core.stop(grace)
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
             self.metrics_server.server_close()

@@ -1,4 +1,6 @@
-"""The gRPC adapter: `nser.v1.MecInference` over the engine, the batcher and the publisher.
+"""The gRPC adapter: `nser.v1.MecInference` over the serving core (core.py). It parses
+messages, checks that a window's device is its sender's certificate, and maps errors to status
+codes; the core does the rest.
 
 Every error a caller can cause is a `NserError`, mapped to a status in `STATUS_BY_ERROR` and
 nowhere else; anything else is a bug, logged with its traceback and answered INTERNAL.
@@ -17,8 +19,7 @@ from google.protobuf.message import DecodeError
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
-from nser_mec.batcher import Classified, MicroBatcher
-from nser_mec.engine import InferenceEngine, ServedModel
+from nser_mec.core import ServingCore
 from nser_mec.errors import (
     DeviceRateLimitedError,
     IdentityMismatchError,
@@ -26,8 +27,6 @@ from nser_mec.errors import (
     ResultsStreamUnavailableError,
 )
 from nser_mec.metrics import MecMetrics
-from nser_mec.publisher import ResultPublisher
-from nser_mec.ratelimit import DeviceRateLimiter
 from nser_shared.errors import (
     FeatureConfigMismatchError,
     InvalidFeatureWindowError,
@@ -36,10 +35,10 @@ from nser_shared.errors import (
     UnknownModelError,
 )
 from nser_shared.security.tls import DEVICE_URI_PREFIX, device_identity
-from nser_shared.stream.results import ResultRecord, TaskOutcome, result_id_for
+from nser_shared.stream.results import ResultRecord, TaskOutcome
 from nser_shared.wire.device_ids import is_device_id
 from nser_shared.wire.labels import TASK_CLASSES, Task
-from nser_shared.wire.windows import DecodedWindow, decode_window, timestamp
+from nser_shared.wire.windows import decode_window, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +111,6 @@ def add_to_server(servicer: MecInferenceServicer, server: grpc.aio.Server) -> No
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
 
 
-@dataclass(frozen=True)
-class ServingCore:
-    engine: InferenceEngine
-    batcher: MicroBatcher
-    publisher: ResultPublisher
-
-
 def task_result(task: Task, outcome: TaskOutcome) -> pb.TaskResult:
     classes = TASK_CLASSES[task]
     return pb.TaskResult(
@@ -168,13 +160,10 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
     """With `authenticate` (mutual TLS), a window is served only if its device id is the one
     its sender's client certificate names (nser_shared.security.tls.device_identity)."""
 
-    def __init__(
-        self, metrics: MecMetrics, limiter: DeviceRateLimiter, authenticate: bool = False
-    ) -> None:
+    def __init__(self, core: ServingCore, metrics: MecMetrics, authenticate: bool = False) -> None:
+        self.core = core
         self.metrics = metrics
-        self.limiter = limiter
         self.authenticate = authenticate
-        self.core: ServingCore | None = None  # set once the models are loaded
 
     def _peer_device(self, context: grpc.aio.ServicerContext) -> str | None:
         return device_identity(context.auth_context()) if self.authenticate else None
@@ -197,14 +186,6 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
                 f"{peer_device!r}"
             )
 
-    def _metric_model(self, requested: str) -> str:
-        """The model label for metrics: bounded to served names, so labels cannot explode."""
-        if self.core is None:
-            return requested or "default"
-        engine = self.core.engine
-        name = requested or engine.default_model
-        return name if name in engine.models else "unknown"
-
     async def _classify(
         self, window: pb.FeatureWindow | UnparsableWindow, peer_device: str | None
     ) -> pb.Classification:
@@ -214,52 +195,19 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             raise InvalidFeatureWindowError(
                 f"the message is not a nser.v1.FeatureWindow: {window.reason}"
             )
-        label = self._metric_model(window.model)
+        label = self.core.model_label(window.model)
         try:
             self._check_identity(window, peer_device)
-            core = self.core
-            if core is None:
-                raise NotReadyError("the MEC inference service is not serving yet; retry")
-            decoded = decode_window(window, core.engine.feature_config, now=received_at)
-            self.limiter.admit(decoded.device_id)
-            model = core.engine.resolve(decoded.model)
-            done = await core.batcher.classify(model, decoded, received_mono)
-            record = await core.publisher.publish(self._record(decoded, model, done, received_at))
+            decoded = decode_window(window, self.core.feature_config, now=received_at)
+            record = await self.core.classify(decoded, received_mono, received_at)
         except NserError as exc:
             self.metrics.requests.labels(label, status_for(exc).name).inc()
             raise
-        self.metrics.requests.labels(model.name, grpc.StatusCode.OK.name).inc()
-        self.metrics.request_seconds.labels(model.name).observe(time.perf_counter() - received_mono)
-        return to_message(record)
-
-    @staticmethod
-    def _record(
-        decoded: DecodedWindow, model: ServedModel, done: Classified, received_at: float
-    ) -> ResultRecord:
-        return ResultRecord(
-            result_id=result_id_for(
-                decoded.device_id, decoded.sequence, decoded.captured_at, model.name
-            ),
-            device_id=decoded.device_id,
-            device_kind=decoded.device_kind.value,
-            nr_cell_id=decoded.nr_cell_id,
-            sequence=decoded.sequence,
-            model=model.name,
-            model_version=model.version,
-            feature_config_id=decoded.feature_config_id,
-            payload_dtype=decoded.dtype.value,
-            detection=done.result.detection,
-            type=done.result.type,
-            captured_at=decoded.captured_at,
-            sent_at=decoded.sent_at,
-            received_at=received_at,
-            batched_at=done.batched_at,
-            inferred_at=done.inferred_at,
-            published_at=0.0,
-            queue_us=done.queue_us,
-            inference_us=done.inference_us,
-            batch_size=done.batch_size,
+        self.metrics.requests.labels(record.model, grpc.StatusCode.OK.name).inc()
+        self.metrics.request_seconds.labels(record.model).observe(
+            time.perf_counter() - received_mono
         )
+        return to_message(record)
 
     async def Classify(  # noqa: N802 (gRPC method name)
         self, request: pb.FeatureWindow | UnparsableWindow, context: grpc.aio.ServicerContext
