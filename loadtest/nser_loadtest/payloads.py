@@ -4,10 +4,11 @@
     nser payloads --data synthetic:data/corpus --out runs/payloads   # the corpus's test split
 
 Every window goes the way it would in service: features -> `encode_window` in the dtype ->
-`decode_window` (the server's checks and dequantisation) -> the shipped students. Per dtype the
-report gives bytes per window (the tensor and the whole serialized FeatureWindow), the largest
-feature error the encoding introduced, detection accuracy, type accuracy on the scream windows,
-and how often each agrees with the float32 prediction. Writes payloads.md and payloads.json.
+`decode_window` (the server's checks and dequantisation) -> the served students, on the engine
+the MEC serves (served.py). Per dtype the report gives bytes per window (the tensor and the
+whole serialized FeatureWindow), the largest feature error the encoding introduced, detection
+accuracy, type accuracy on the scream windows, and how often each agrees with the float32
+prediction. Writes payloads.md and payloads.json.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from nser_loadtest.served import load_engine, served_probabilities
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
-from nser_models.metrics import predict_logits
 from nser_models.served import SERVED_MODEL
 from nser_sensing.devices import WindowFramer, build_devices
 from nser_shared.errors import NserError
@@ -114,30 +115,22 @@ def round_trip(features: Tensor, dtype: PayloadDtype, config: FeatureConfig) -> 
     }
 
 
-def _predict(model: torch.nn.Module, features: Tensor) -> Tensor:
-    if len(features) == 0:
-        return torch.empty(0, dtype=torch.long)
-    return predict_logits(model, features).argmax(dim=1)
-
-
 def _share(hits: Tensor) -> float | None:
     return float(hits.double().mean()) if len(hits) else None
 
 
 def measure(windows: LabelledWindows, checkpoints: Path = SHIPPED_DIR) -> dict[str, Any]:
     config = DEFAULT_FEATURE_CONFIG
-    models = {
-        task: load_checkpoint(shipped_checkpoint(task, SERVED_MODEL, checkpoints), config).build()
-        for task in Task
-    }
+    engine = load_engine(SERVED_MODEL, checkpoints)
     screams = windows.type != NOT_A_SCREAM
     rows: dict[str, Any] = {}
     reference: dict[Task, Tensor] = {}
     for dtype in PayloadDtype:  # float32 first: the reference the others are compared with
         trip = round_trip(windows.features, dtype, config)
         decoded: Tensor = trip.pop("features")
-        detection = _predict(models[Task.DETECTION], decoded)
-        type_ = _predict(models[Task.TYPE], decoded[screams])
+        probabilities = served_probabilities(engine, decoded)
+        detection = torch.from_numpy(probabilities[Task.DETECTION].argmax(axis=1))
+        type_ = torch.from_numpy(probabilities[Task.TYPE].argmax(axis=1))[screams]
         reference.setdefault(Task.DETECTION, detection)
         reference.setdefault(Task.TYPE, type_)
         rows[dtype.value] = {

@@ -4,15 +4,15 @@
     nser scene-accuracy --checkpoints runs/new --out runs/new/scenes
 
 The corpus's test split measures clean clips; a device streams a scene (nser_shared.sound.scenes):
-background noise with sounds anywhere in the window. This renders every scene for
-`--devices` devices, frames it as a device does (no energy gate), and runs each model pair
-(detection, type) the way the MEC cascades them. Per model and scene it reports detection
-accuracy, how many non-scream windows are called screams, type accuracy on the true scream
-windows, the mean P(negative) of those, the share of windows the decision policy's default
-thresholds would call negative screams (alerting windows), and the share of devices whose
-windows would raise an alert under the whole default policy, incidents and evidence included
-(`Policy.first_alert`). `--seeds 0,1,2` renders each scene once per seed, so `--devices` times
-as many devices. Writes scenes.md and scenes.json.
+background noise with sounds anywhere in the window. This renders every scene for `--devices`
+devices, frames it as a device does (no energy gate), and runs each model pair (detection, type) on
+the engine the MEC serves (served.py), both tasks on every window. Per model and scene it reports
+detection accuracy, how many non-scream windows are called screams, type accuracy on the true
+scream windows, the mean P(negative) of those, the share of windows the decision policy's default
+thresholds would call negative screams (alerting windows), and the share of devices whose windows
+would raise an alert under the whole default policy, incidents and evidence included
+(`Policy.first_alert`). `--seeds 0,1,2` renders each scene once per seed, so `--devices` times as
+many devices. Writes scenes.md and scenes.json.
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ from torch import Tensor
 
 from nser_decision.policy import Policy
 from nser_loadtest.payloads import NOT_A_SCREAM, LabelledWindows, scene_windows
+from nser_loadtest.served import load_engine, served_probabilities
+from nser_mec.engine import InferenceEngine
 from nser_models.architectures import MODEL_REGISTRY
-from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
-from nser_models.metrics import predict_logits
+from nser_models.checkpoint import SHIPPED_DIR, shipped_checkpoint
 from nser_shared.errors import NserError
-from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S
+from nser_shared.frontend.features import WINDOW_HOP_S
 from nser_shared.provenance import checkpoint_digests
 from nser_shared.sound.scenes import SCENES, scene_spec
 from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task, Valence
@@ -49,20 +50,15 @@ def _share(hits: torch.Tensor) -> float | None:
 
 
 def measure_model(
-    model: str,
+    engine: InferenceEngine,
     windows: LabelledWindows,
     devices: int,
-    checkpoints: Path,
     evidence_thresholds: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     """`windows` holds `devices` devices' windows, each device's in capture order, one per hop."""
-    config = DEFAULT_FEATURE_CONFIG
-    detector, typer = (
-        load_checkpoint(shipped_checkpoint(task, model, checkpoints), config).build()
-        for task in (Task.DETECTION, Task.TYPE)
-    )
-    p_scream = predict_logits(detector, windows.features).softmax(dim=1)[:, SCREAM_COLUMN]
-    p_negative = predict_logits(typer, windows.features).softmax(dim=1)[:, NEGATIVE]
+    probabilities = served_probabilities(engine, windows.features)
+    p_scream = torch.from_numpy(probabilities[Task.DETECTION][:, SCREAM_COLUMN])
+    p_negative = torch.from_numpy(probabilities[Task.TYPE][:, NEGATIVE])
     policy = Policy()
     called_scream = p_scream >= policy.scream_threshold
     screams = windows.type != NOT_A_SCREAM
@@ -120,6 +116,7 @@ def measure(
     evidence_thresholds: tuple[float, ...] = (),
 ) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {m: {} for m in models}
+    engines = {m: load_engine(m, checkpoints) for m in models}
     for scene in scenes:
         per_seed = [scene_windows([scene], devices, seconds, WINDOW_HOP_S, seed) for seed in seeds]
         windows = LabelledWindows(
@@ -130,7 +127,7 @@ def measure(
         )
         for model in models:
             rows[model][scene] = measure_model(
-                model, windows, devices * len(seeds), checkpoints, evidence_thresholds
+                engines[model], windows, devices * len(seeds), evidence_thresholds
             )
     return {
         "scenes": scenes,
