@@ -48,14 +48,14 @@ from nser_shared.frontend.features import (
     require_same_config,
     validate_waveform,
 )
-from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task
+from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task, Valence
 
 BATCH_WINDOWS = 64  # windows per forward pass: bounds memory on long recordings
 CSV_HEADER = ("path", "window_start_s", "p_scream", "p_negative")
 
 # The alerting class (index 1) of each task, looked up rather than assumed.
 SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
-NEGATIVE = TASK_CLASSES[Task.TYPE].index("negative")
+NEGATIVE = TASK_CLASSES[Task.TYPE].index(Valence.NEGATIVE.value)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ from nser_shared.settings import (
     parse_name_list,
 )
 from nser_shared.stream.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
+from nser_shared.wire.labels import Valence
 
 # Who is told about a negative scream. The models know valence, not the emotion behind it (pain,
 # fear, anger), so they cannot tell an ambulance case from a police case: every alert goes to
 # every responder listed for "negative". A deployment with other knowledge (a watch worn by a
 # patient, say) can narrow this per device kind or cell in its own fork of the policy.
-DEFAULT_ROUTES: dict[str, list[str]] = {"negative": ["police", "healthcare"]}
+DEFAULT_ROUTES: dict[str, list[str]] = {Valence.NEGATIVE.value: ["police", "healthcare"]}
 
 
 @dataclass(frozen=True)

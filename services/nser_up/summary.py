@@ -9,6 +9,10 @@ from typing import Any
 
 import httpx
 
+from nser_shared.wire.labels import Valence
+
+NEGATIVE = Valence.NEGATIVE.value
+
 
 def _alerted_devices(http: httpx.Client, decision_url: str) -> dict[str, int]:
     """Device id -> alerts raised for it (every status), from the decision REST API."""
@@ -38,7 +42,7 @@ def ground_truth(reports: dict[str, Path], http: httpx.Client, decision_url: str
         negative: set[str] = set()
         other: set[str] = set()
         for device in report["devices"]:
-            heard = any(r["truth_type"] == "negative" for r in device["requests"])
+            heard = any(r["truth_type"] == NEGATIVE for r in device["requests"])
             (negative if heard else other).add(device["device_id"])
         totals = report["totals"]
         scenes[scene] = {
