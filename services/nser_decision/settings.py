@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nser_decision.policy import Policy
@@ -15,10 +15,10 @@ from nser_shared.errors import ConfigurationError
 from nser_shared.http.limits import DEFAULT_MAX_BODY_BYTES
 from nser_shared.http.outbound import internal_host_reason
 from nser_shared.settings import (
-    Setting,
     parse_bool,
     parse_json_object,
     parse_name_list,
+    setting,
 )
 from nser_shared.stream.consumer import DONE_TTL_S, MIN_DONE_TTL_S, default_consumer_name
 from nser_shared.wire.labels import Valence
@@ -32,40 +32,163 @@ DEFAULT_ROUTES: dict[str, list[str]] = {Valence.NEGATIVE.value: ["police", "heal
 
 @dataclass(frozen=True)
 class DecisionSettings:
-    host: str = "127.0.0.1"
-    port: int = 8081
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    consumer: str = field(default_factory=default_consumer_name)
-    claim_idle_ms: int = 30_000
-    done_ttl_seconds: int = DONE_TTL_S
+    host: str = setting(
+        "NSER_DECISION_HOST", "address to listen on (0.0.0.0 in containers)", "127.0.0.1"
+    )
+    port: int = setting(
+        "NSER_DECISION_PORT", "HTTP port of the REST API and /metrics", 8081, parse=int
+    )
+    redis_url: str = setting(
+        "REDIS_URL", "Redis holding the results stream and the alerts", "redis://127.0.0.1:6379/0"
+    )
+    consumer: str = setting(
+        "NSER_DECISION_CONSUMER",
+        "this replica's consumer name",
+        default_factory=default_consumer_name,
+    )
+    claim_idle_ms: int = setting(
+        "NSER_DECISION_CLAIM_IDLE_MS",
+        "take over a dead replica's results after this idle",
+        30_000,
+        parse=int,
+    )
+    done_ttl_seconds: int = setting(
+        "NSER_DECISION_DONE_TTL_SECONDS",
+        f"keep each result's done marker this long (at least {MIN_DONE_TTL_S})",
+        DONE_TTL_S,
+        parse=int,
+    )
     # The policy's defaults are the Policy's own (policy.py says why each is what it is).
-    scream_threshold: float = Policy.scream_threshold
-    negative_threshold: float = Policy.negative_threshold
-    incident_gap_seconds: float = Policy.incident_gap_s
-    escalate_after_windows: int = Policy.escalate_after_windows
-    evidence_reference: float = Policy.evidence_reference
-    evidence_threshold: float = Policy.evidence_threshold
-    routes: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
-    webhooks: dict[str, Any] = field(default_factory=dict)  # responder -> URL
-    webhook_attempts: int = 6
-    webhook_backoff_seconds: float = 0.5
-    webhook_timeout_seconds: float = 5.0
-    webhook_secret: str = field(default="", repr=False)  # never printed with the settings
-    webhook_secret_file: str = ""  # a one-line file holding it (nser credentials: webhook.secret)
+    scream_threshold: float = setting(
+        "NSER_DECISION_SCREAM_THRESHOLD",
+        "P(scream) to act on",
+        Policy.scream_threshold,
+        parse=float,
+    )
+    negative_threshold: float = setting(
+        "NSER_DECISION_NEGATIVE_THRESHOLD",
+        "P(negative) that raises an alert",
+        Policy.negative_threshold,
+        parse=float,
+    )
+    incident_gap_seconds: float = setting(
+        "NSER_DECISION_INCIDENT_GAP_SECONDS",
+        "longest gap within one incident",
+        Policy.incident_gap_s,
+        parse=float,
+    )
+    escalate_after_windows: int = setting(
+        "NSER_DECISION_ESCALATE_AFTER_WINDOWS",
+        "negative windows per severity step",
+        Policy.escalate_after_windows,
+        parse=int,
+    )
+    evidence_reference: float = setting(
+        "NSER_DECISION_EVIDENCE_REFERENCE",
+        "P(negative) above which a scream window adds evidence of distress",
+        Policy.evidence_reference,
+        parse=float,
+    )
+    evidence_threshold: float = setting(
+        "NSER_DECISION_EVIDENCE_THRESHOLD",
+        "evidence an incident needs to alert (0: its first negative window)",
+        Policy.evidence_threshold,
+        parse=float,
+    )
+    routes: dict[str, Any] = setting(
+        "NSER_DECISION_ROUTES",
+        "valence -> responders (JSON)",
+        parse=parse_json_object,
+        default_factory=lambda: dict(DEFAULT_ROUTES),
+    )
+    # responder -> URL
+    webhooks: dict[str, Any] = setting(
+        "NSER_DECISION_WEBHOOKS",
+        "responder -> URL (JSON)",
+        parse=parse_json_object,
+        default_factory=dict,
+    )
+    webhook_attempts: int = setting(
+        "NSER_DECISION_WEBHOOK_ATTEMPTS", "tries per notification", 6, parse=int
+    )
+    webhook_backoff_seconds: float = setting(
+        "NSER_DECISION_WEBHOOK_BACKOFF_SECONDS",
+        "first retry delay, doubled each time",
+        0.5,
+        parse=float,
+    )
+    webhook_timeout_seconds: float = setting(
+        "NSER_DECISION_WEBHOOK_TIMEOUT_SECONDS", "timeout of one webhook POST", 5.0, parse=float
+    )
+    # never printed with the settings
+    webhook_secret: str = setting(
+        "NSER_DECISION_WEBHOOK_SECRET",
+        "HMAC key signing webhook bodies (unsigned, only with insecure, when neither is set)",
+        "",
+        secret=True,
+    )
+    # a one-line file holding it (nser credentials: webhook.secret)
+    webhook_secret_file: str = setting(
+        "NSER_DECISION_WEBHOOK_SECRET_FILE", "file holding the webhook HMAC key instead", ""
+    )
     # Hosts a webhook URL may name although they are internal (nser_shared.http.outbound).
-    webhook_allowed_hosts: tuple[str, ...] = ()
-    insecure: bool = False
-    tls_cert: str = ""  # HTTPS (nser_shared.security.tls); without it, only with insecure
-    tls_key: str = ""
-    tokens_file: str = ""  # api-tokens.json; empty: no auth (only with insecure)
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_feed_clients: int = 64
-    feed_queue_events: int = 256
+    webhook_allowed_hosts: tuple[str, ...] = setting(
+        "NSER_DECISION_WEBHOOK_ALLOWED_HOSTS",
+        "comma-separated internal hosts (loopback, link-local) webhooks may still go to",
+        (),
+        parse=parse_name_list,
+    )
+    insecure: bool = setting(
+        "NSER_DECISION_INSECURE",
+        "plaintext and, without a tokens file, no API auth",
+        False,
+        parse=parse_bool,
+    )
+    # HTTPS (nser_shared.security.tls); without it, only with insecure
+    tls_cert: str = setting("NSER_DECISION_TLS_CERT", "server certificate (PEM) for HTTPS", "")
+    tls_key: str = setting("NSER_DECISION_TLS_KEY", "private key (PEM) of the certificate", "")
+    # api-tokens.json; empty: no auth (only with insecure)
+    tokens_file: str = setting(
+        "NSER_DECISION_TOKENS_FILE", "api-tokens.json of the API tokens (nser credentials)", ""
+    )
+    max_body_bytes: int = setting(
+        "NSER_DECISION_MAX_BODY_BYTES",
+        "largest request body accepted (else 413)",
+        DEFAULT_MAX_BODY_BYTES,
+        parse=int,
+    )
+    max_feed_clients: int = setting(
+        "NSER_DECISION_MAX_FEED_CLIENTS",
+        "live feed (SSE) clients at once (else 503)",
+        64,
+        parse=int,
+    )
+    feed_queue_events: int = setting(
+        "NSER_DECISION_FEED_QUEUE_EVENTS",
+        "events queued per feed client before it is cut",
+        256,
+        parse=int,
+    )
     # Retention of the alert history: by age, then by count (the oldest go first). A year of
     # alerts of a city-sized fleet fits in the count; age is what an operator sets.
-    alert_retention_days: float = 90.0
-    max_alerts: int = 1_000_000
-    events_maxlen: int = EVENTS_MAXLEN
+    alert_retention_days: float = setting(
+        "NSER_DECISION_ALERT_RETENTION_DAYS",
+        "alerts older than this are removed",
+        90.0,
+        parse=float,
+    )
+    max_alerts: int = setting(
+        "NSER_DECISION_MAX_ALERTS",
+        "alerts kept at most (the oldest removed first)",
+        1_000_000,
+        parse=int,
+    )
+    events_maxlen: int = setting(
+        "NSER_DECISION_EVENTS_MAXLEN",
+        "length cap (approximate) of the stream of screams that raised no alert",
+        EVENTS_MAXLEN,
+        parse=int,
+    )
 
     def __post_init__(self) -> None:
         problems = []
@@ -125,97 +248,14 @@ class DecisionSettings:
             raise ConfigurationError("; ".join(problems))
 
 
-SETTINGS: dict[str, Setting] = {
-    "host": Setting("NSER_DECISION_HOST", str, "address to listen on (0.0.0.0 in containers)"),
-    "port": Setting("NSER_DECISION_PORT", int, "HTTP port of the REST API and /metrics"),
-    "redis_url": Setting("REDIS_URL", str, "Redis holding the results stream and the alerts"),
-    "consumer": Setting("NSER_DECISION_CONSUMER", str, "this replica's consumer name"),
-    "claim_idle_ms": Setting(
-        "NSER_DECISION_CLAIM_IDLE_MS", int, "take over a dead replica's results after this idle"
-    ),
-    "done_ttl_seconds": Setting(
-        "NSER_DECISION_DONE_TTL_SECONDS",
-        int,
-        f"keep each result's done marker this long (at least {MIN_DONE_TTL_S})",
-    ),
-    "scream_threshold": Setting("NSER_DECISION_SCREAM_THRESHOLD", float, "P(scream) to act on"),
-    "negative_threshold": Setting(
-        "NSER_DECISION_NEGATIVE_THRESHOLD", float, "P(negative) that raises an alert"
-    ),
-    "incident_gap_seconds": Setting(
-        "NSER_DECISION_INCIDENT_GAP_SECONDS", float, "longest gap within one incident"
-    ),
-    "escalate_after_windows": Setting(
-        "NSER_DECISION_ESCALATE_AFTER_WINDOWS", int, "negative windows per severity step"
-    ),
-    "evidence_reference": Setting(
-        "NSER_DECISION_EVIDENCE_REFERENCE",
-        float,
-        "P(negative) above which a scream window adds evidence of distress",
-    ),
-    "evidence_threshold": Setting(
-        "NSER_DECISION_EVIDENCE_THRESHOLD",
-        float,
-        "evidence an incident needs to alert (0: its first negative window)",
-    ),
-    "routes": Setting("NSER_DECISION_ROUTES", parse_json_object, "valence -> responders (JSON)"),
-    "webhooks": Setting("NSER_DECISION_WEBHOOKS", parse_json_object, "responder -> URL (JSON)"),
-    "webhook_attempts": Setting("NSER_DECISION_WEBHOOK_ATTEMPTS", int, "tries per notification"),
-    "webhook_backoff_seconds": Setting(
-        "NSER_DECISION_WEBHOOK_BACKOFF_SECONDS", float, "first retry delay, doubled each time"
-    ),
-    "webhook_timeout_seconds": Setting(
-        "NSER_DECISION_WEBHOOK_TIMEOUT_SECONDS", float, "timeout of one webhook POST"
-    ),
-    "webhook_secret": Setting(
-        "NSER_DECISION_WEBHOOK_SECRET",
-        str,
-        "HMAC key signing webhook bodies (unsigned, only with insecure, when neither is set)",
-    ),
-    "webhook_allowed_hosts": Setting(
-        "NSER_DECISION_WEBHOOK_ALLOWED_HOSTS",
-        parse_name_list,
-        "comma-separated internal hosts (loopback, link-local) webhooks may still go to",
-    ),
-    "webhook_secret_file": Setting(
-        "NSER_DECISION_WEBHOOK_SECRET_FILE", str, "file holding the webhook HMAC key instead"
-    ),
-    "insecure": Setting(
-        "NSER_DECISION_INSECURE", parse_bool, "plaintext and, without a tokens file, no API auth"
-    ),
-    "tls_cert": Setting("NSER_DECISION_TLS_CERT", str, "server certificate (PEM) for HTTPS"),
-    "tls_key": Setting("NSER_DECISION_TLS_KEY", str, "private key (PEM) of the certificate"),
-    "tokens_file": Setting(
-        "NSER_DECISION_TOKENS_FILE", str, "api-tokens.json of the API tokens (nser credentials)"
-    ),
-    "max_body_bytes": Setting(
-        "NSER_DECISION_MAX_BODY_BYTES", int, "largest request body accepted (else 413)"
-    ),
-    "max_feed_clients": Setting(
-        "NSER_DECISION_MAX_FEED_CLIENTS", int, "live feed (SSE) clients at once (else 503)"
-    ),
-    "feed_queue_events": Setting(
-        "NSER_DECISION_FEED_QUEUE_EVENTS", int, "events queued per feed client before it is cut"
-    ),
-    "alert_retention_days": Setting(
-        "NSER_DECISION_ALERT_RETENTION_DAYS", float, "alerts older than this are removed"
-    ),
-    "events_maxlen": Setting(
-        "NSER_DECISION_EVENTS_MAXLEN",
-        int,
-        "length cap (approximate) of the stream of screams that raised no alert",
-    ),
-    "max_alerts": Setting(
-        "NSER_DECISION_MAX_ALERTS", int, "alerts kept at most (the oldest removed first)"
-    ),
-}
+SETTINGS = settings.table(DecisionSettings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_arguments(parser, DecisionSettings, SETTINGS)
+    settings.add_arguments(parser, DecisionSettings)
 
 
 def resolve(
     args: argparse.Namespace | None = None, environ: Mapping[str, str] = os.environ
 ) -> DecisionSettings:
-    return settings.resolve(DecisionSettings, SETTINGS, args, environ)
+    return settings.resolve(DecisionSettings, args, environ)

@@ -8,51 +8,114 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nser_mec.backends import DEFAULT_BACKEND, BackendName
 from nser_mec.batcher import BatchingConfig
 from nser_models.served import SERVED_MODEL
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
-from nser_shared.settings import Setting, parse_bool, parse_names
+from nser_shared.settings import parse_bool, parse_names, setting
 from nser_shared.stream.results import DEFAULT_STREAM_MAXLEN
 
 
 @dataclass(frozen=True)
 class MecSettings:
-    host: str = "127.0.0.1"
-    port: int = 50051
-    metrics_port: int = 9101
-    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)  # may hold a password
-    models: tuple[str, ...] = (SERVED_MODEL,)
-    backend: BackendName = DEFAULT_BACKEND
+    host: str = setting(
+        "NSER_MEC_HOST", "address to listen on (0.0.0.0 in containers)", "127.0.0.1"
+    )
+    port: int = setting("NSER_MEC_PORT", "gRPC port (0: pick a free one)", 50051, parse=int)
+    metrics_port: int = setting(
+        "NSER_MEC_METRICS_PORT", "Prometheus /metrics port (0: pick one)", 9101, parse=int
+    )
+    # may hold a password
+    redis_url: str = setting(
+        "REDIS_URL", "Redis holding the results stream", "redis://127.0.0.1:6379/0", secret=True
+    )
+    models: tuple[str, ...] = setting(
+        "NSER_MEC_MODELS",
+        "comma-separated registered models to serve",
+        (SERVED_MODEL,),
+        parse=parse_names,
+    )
+    backend: BackendName = setting(
+        "NSER_MEC_BACKEND", "onnxruntime, torchscript or eager", DEFAULT_BACKEND, parse=BackendName
+    )
     # One intra-op thread: on 2 cores a second one made the student no faster and the tail
     # worse (docs/serving.md); raise it for the teacher on a bigger host.
-    threads: int = 1
-    cascade: bool = True
-    max_batch_size: int = BatchingConfig.max_batch_size
-    max_queue_delay_us: int = BatchingConfig.max_queue_delay_us
-    max_queue_size: int = BatchingConfig.max_queue_size
-    max_message_bytes: int = 256 * 1024
-    stream_maxlen: int = DEFAULT_STREAM_MAXLEN
-    publish_buffer: int = 10_000
+    threads: int = setting("NSER_MEC_THREADS", "intra-op threads of the backend", 1, parse=int)
+    cascade: bool = setting(
+        "NSER_MEC_CASCADE", "run scream type only on detected screams", True, parse=parse_bool
+    )
+    max_batch_size: int = setting(
+        "NSER_MEC_MAX_BATCH_SIZE",
+        "most windows per batch",
+        BatchingConfig.max_batch_size,
+        parse=int,
+    )
+    max_queue_delay_us: int = setting(
+        "NSER_MEC_MAX_QUEUE_DELAY_US",
+        "longest wait for a batch to fill, in microseconds (0: never wait)",
+        BatchingConfig.max_queue_delay_us,
+        parse=int,
+    )
+    max_queue_size: int = setting(
+        "NSER_MEC_MAX_QUEUE_SIZE",
+        "windows waiting per model before refusal",
+        BatchingConfig.max_queue_size,
+        parse=int,
+    )
+    max_message_bytes: int = setting(
+        "NSER_MEC_MAX_MESSAGE_BYTES", "largest accepted gRPC message", 256 * 1024, parse=int
+    )
+    stream_maxlen: int = setting(
+        "NSER_RESULTS_MAXLEN",
+        "approximate length cap of the results stream",
+        DEFAULT_STREAM_MAXLEN,
+        parse=int,
+    )
+    publish_buffer: int = setting(
+        "NSER_MEC_PUBLISH_BUFFER",
+        "most results waiting for Redis before windows are refused",
+        10_000,
+        parse=int,
+    )
     # A window is answered once its result is in the stream; while Redis is away, it waits this
     # long, then is refused UNAVAILABLE (the device retries with backoff).
-    publish_timeout_s: float = 2.0
-    grace_seconds: float = 5.0
+    publish_timeout_s: float = setting(
+        "NSER_MEC_PUBLISH_TIMEOUT_S",
+        "longest wait for Redis to take a result (then UNAVAILABLE)",
+        2.0,
+        parse=float,
+    )
+    grace_seconds: float = setting(
+        "NSER_MEC_GRACE_SECONDS", "time to drain in-flight work on stop", 5.0, parse=float
+    )
     # A device sends one window per hop (1 s by default): 50/s with a burst of 100 leaves room
     # for fast test clients and load generators, and still stops one device flooding the MEC.
-    device_rate: float = 50.0
-    device_burst: int = 100
+    device_rate: float = setting(
+        "NSER_MEC_DEVICE_RATE", "windows/s one device may send (0: no limit)", 50.0, parse=float
+    )
+    device_burst: int = setting(
+        "NSER_MEC_DEVICE_BURST", "windows one device may send at once", 100, parse=int
+    )
     # Transport security (nser_shared.security.tls): TLS on gRPC and /metrics, client
     # certificates signed by tls_client_ca required of every caller. Without them the service
     # refuses to start, unless insecure (plaintext, no device authentication; logged as a
     # warning).
-    tls_cert: str = ""
-    tls_key: str = ""
-    tls_client_ca: str = ""
-    insecure: bool = False
+    tls_cert: str = setting(
+        "NSER_MEC_TLS_CERT", "server certificate (PEM) for gRPC and /metrics", ""
+    )
+    tls_key: str = setting("NSER_MEC_TLS_KEY", "private key (PEM) of the server certificate", "")
+    tls_client_ca: str = setting(
+        "NSER_MEC_TLS_CLIENT_CA", "CA (PEM) that must sign every client's certificate (mTLS)", ""
+    )
+    insecure: bool = setting(
+        "NSER_MEC_INSECURE",
+        "plaintext, no client certificates (a warning is logged)",
+        False,
+        parse=parse_bool,
+    )
 
     def __post_init__(self) -> None:
         problems = [
@@ -80,61 +143,14 @@ class MecSettings:
             raise ConfigurationError("; ".join(problems))
 
 
-SETTINGS: dict[str, Setting] = {
-    "host": Setting("NSER_MEC_HOST", str, "address to listen on (0.0.0.0 in containers)"),
-    "port": Setting("NSER_MEC_PORT", int, "gRPC port (0: pick a free one)"),
-    "metrics_port": Setting("NSER_MEC_METRICS_PORT", int, "Prometheus /metrics port (0: pick one)"),
-    "redis_url": Setting("REDIS_URL", str, "Redis holding the results stream"),
-    "models": Setting("NSER_MEC_MODELS", parse_names, "comma-separated registered models to serve"),
-    "backend": Setting("NSER_MEC_BACKEND", BackendName, "onnxruntime, torchscript or eager"),
-    "threads": Setting("NSER_MEC_THREADS", int, "intra-op threads of the backend"),
-    "cascade": Setting("NSER_MEC_CASCADE", parse_bool, "run scream type only on detected screams"),
-    "max_batch_size": Setting("NSER_MEC_MAX_BATCH_SIZE", int, "most windows per batch"),
-    "max_queue_delay_us": Setting(
-        "NSER_MEC_MAX_QUEUE_DELAY_US",
-        int,
-        "longest wait for a batch to fill, in microseconds (0: never wait)",
-    ),
-    "max_queue_size": Setting(
-        "NSER_MEC_MAX_QUEUE_SIZE", int, "windows waiting per model before refusal"
-    ),
-    "max_message_bytes": Setting(
-        "NSER_MEC_MAX_MESSAGE_BYTES", int, "largest accepted gRPC message"
-    ),
-    "stream_maxlen": Setting(
-        "NSER_RESULTS_MAXLEN", int, "approximate length cap of the results stream"
-    ),
-    "publish_buffer": Setting(
-        "NSER_MEC_PUBLISH_BUFFER", int, "most results waiting for Redis before windows are refused"
-    ),
-    "publish_timeout_s": Setting(
-        "NSER_MEC_PUBLISH_TIMEOUT_S",
-        float,
-        "longest wait for Redis to take a result (then UNAVAILABLE)",
-    ),
-    "grace_seconds": Setting(
-        "NSER_MEC_GRACE_SECONDS", float, "time to drain in-flight work on stop"
-    ),
-    "device_rate": Setting(
-        "NSER_MEC_DEVICE_RATE", float, "windows/s one device may send (0: no limit)"
-    ),
-    "device_burst": Setting("NSER_MEC_DEVICE_BURST", int, "windows one device may send at once"),
-    "tls_cert": Setting("NSER_MEC_TLS_CERT", str, "server certificate (PEM) for gRPC and /metrics"),
-    "tls_key": Setting("NSER_MEC_TLS_KEY", str, "private key (PEM) of the server certificate"),
-    "tls_client_ca": Setting(
-        "NSER_MEC_TLS_CLIENT_CA", str, "CA (PEM) that must sign every client's certificate (mTLS)"
-    ),
-    "insecure": Setting(
-        "NSER_MEC_INSECURE", parse_bool, "plaintext, no client certificates (a warning is logged)"
-    ),
-}
+SETTINGS = settings.table(MecSettings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_arguments(parser, MecSettings, SETTINGS)
+    settings.add_arguments(parser, MecSettings)
 
 
 def resolve(
     args: argparse.Namespace | None = None, environ: Mapping[str, str] = os.environ
 ) -> MecSettings:
-    return settings.resolve(MecSettings, SETTINGS, args, environ)
+    return settings.resolve(MecSettings, args, environ)

@@ -21,16 +21,23 @@ import grpc
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
 from nser_shared.security.credential_files import read_file
-from nser_shared.settings import Setting, parse_bool
+from nser_shared.settings import parse_bool, setting
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Transport:
-    tls_ca: str = ""
-    device_certs: str = ""
-    insecure: bool = False
+    tls_ca: str = setting("NSER_SENSE_TLS_CA", "CA (PEM) that signed the MEC's certificate", "")
+    device_certs: str = setting(
+        "NSER_SENSE_DEVICE_CERTS", "folder of <device id>.pem/.key device certificates", ""
+    )
+    insecure: bool = setting(
+        "NSER_SENSE_INSECURE",
+        "plaintext, no device certificates (logs a warning)",
+        False,
+        parse=parse_bool,
+    )
 
     def check(self, device_ids: Sequence[str]) -> None:
         """ConfigurationError, before any work, if TLS is neither set up nor waived, or a device
@@ -68,22 +75,14 @@ class Transport:
 
 INSECURE = Transport(insecure=True)
 
-SETTINGS: dict[str, Setting] = {
-    "tls_ca": Setting("NSER_SENSE_TLS_CA", str, "CA (PEM) that signed the MEC's certificate"),
-    "device_certs": Setting(
-        "NSER_SENSE_DEVICE_CERTS", str, "folder of <device id>.pem/.key device certificates"
-    ),
-    "insecure": Setting(
-        "NSER_SENSE_INSECURE", parse_bool, "plaintext, no device certificates (logs a warning)"
-    ),
-}
+SETTINGS = settings.table(Transport)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_arguments(parser, Transport, SETTINGS)
+    settings.add_arguments(parser, Transport)
 
 
 def resolve(
     args: argparse.Namespace | None = None, environ: Mapping[str, str] = os.environ
 ) -> Transport:
-    return settings.resolve(Transport, SETTINGS, args, environ)
+    return settings.resolve(Transport, args, environ)

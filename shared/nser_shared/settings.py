@@ -1,6 +1,8 @@
-"""Service settings from one table: each field of a frozen dataclass has an environment variable
-(the same names in docker compose and in `nser up`), a parser and a help text, and becomes a
-command-line option. Precedence: option, then environment variable, then the dataclass default.
+"""Service settings, each declared once: a field of a frozen dataclass made by `setting(...)`
+carries its environment variable (the same names in docker compose and in `nser up`), its parser
+and its help text, and becomes a command-line option. Precedence: option, then environment
+variable, then the dataclass default. `table(cls)` lists them, for the option parser, the error
+messages that name a variable, `.env.example` and the docs' settings tables (`markdown_table`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import argparse
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, Field, fields
+from dataclasses import MISSING, Field, field, fields
 from typing import Any, NamedTuple, TypeVar
 
 from nser_shared.errors import ConfigurationError
@@ -21,6 +23,55 @@ class Setting(NamedTuple):
     env: str
     parse: Callable[[str], Any]
     help: str
+
+
+_METADATA_KEY = "nser_setting"
+
+
+def setting(
+    env: str,
+    help: str,
+    default: Any = MISSING,
+    *,
+    parse: Callable[[str], Any] = str,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    secret: bool = False,
+) -> Any:
+    """A dataclass field that is a setting: read from option `--name`, then `env`, then the
+    default. `secret`: kept out of repr, logs and --help (a password, a key, a URL that may
+    hold one)."""
+    return field(
+        default=default,
+        default_factory=default_factory,
+        repr=not secret,
+        metadata={_METADATA_KEY: Setting(env, parse, help)},
+    )
+
+
+def table(cls: type) -> dict[str, Setting]:
+    """Every setting of the dataclass `cls`, by field name, in declaration order."""
+    out = {}
+    for f in fields(cls):
+        if _METADATA_KEY not in f.metadata:
+            raise TypeError(f"{cls.__name__}.{f.name} is not declared with setting()")
+        out[f.name] = f.metadata[_METADATA_KEY]
+    return out
+
+
+def markdown_table(cls: type) -> str:
+    """The settings of `cls` as a Markdown table: variable, option, default, meaning."""
+    rows = [
+        "| variable | option | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for f in fields(cls):
+        s: Setting = f.metadata[_METADATA_KEY]
+        shown = _shown_default(f).removeprefix(" (default: ").removesuffix(")").replace("%%", "%")
+        default = f"`{shown}`" if shown else "-"
+        option = "--" + f.name.replace("_", "-")
+        meaning = s.help.replace("|", "\\|")
+        rows.append(f"| `{s.env}` | `{option}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
 
 
 def parse_bool(text: str) -> bool:
@@ -54,9 +105,9 @@ def parse_json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type, table: dict[str, Setting]) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     for f in fields(cls):
-        setting = table[f.name]
+        setting = f.metadata[_METADATA_KEY]
         option = "--" + f.name.replace("_", "-")
         # A boolean option alone means true (`--insecure`); `--insecure false` still works.
         flag = (
@@ -83,14 +134,13 @@ def _shown_default(f: Field[Any]) -> str:
 
 
 def resolve(
-    cls: Callable[..., T],
-    table: dict[str, Setting],
+    cls: type[T],
     args: argparse.Namespace | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> T:
     """An instance of `cls` from `args` (None values unset), then `environ`, then defaults."""
     values: dict[str, Any] = {}
-    for name, setting in table.items():
+    for name, setting in table(cls).items():
         given = getattr(args, name, None) if args is not None else None
         if given is not None:
             values[name] = given
