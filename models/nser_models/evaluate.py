@@ -7,6 +7,9 @@ Table II (noise mixed into the test split only, at each SNR, a random category p
 Table III (per noise category), Table IV (parameters and sizes), the Fig. 9 equivalent (load
 time and batch-1 forward latency on this CPU) and Fig. 7 (t-SNE of raw mels and of the teacher's
 and student's penultimate embeddings). Writes report.json, report.md and PNG figures.
+
+Why one module: every table shares one pass over the test data and one set of loaded checkpoints;
+report.py renders what it measures.
 """
 
 from __future__ import annotations

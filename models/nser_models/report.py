@@ -1,6 +1,9 @@
 """Render an evaluation report (dict from evaluate.py) as report.json, report.md and PNGs.
 
 Every number in the Markdown comes from the report dict; the paper's come from paper.py.
+
+Why one module: every table and figure reads the same report dict; the paper's own numbers are
+paper.py.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ For each task, on a speaker-disjoint split: the teacher (ResNet18) and the basel
 is trained with the distillation loss (see distillation.py). Adam with the paper's betas and
 eps, batch 64, augmentation, early stopping on the validation loss. Each model is saved as a
 self-describing checkpoint `<out>/<task>-<model>.pt`, with its held-out test metrics.
+
+Why one module: the three models share one training loop, one data preparation and one checkpoint
+format; the loss is distillation.py.
 """
 
 from __future__ import annotations

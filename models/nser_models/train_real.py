@@ -20,6 +20,9 @@ folds' held-out clips, for the fold models and for the checkpoints they started 
 speech and against every other sound, and the AUC of P(negative) for cries against laughs and
 cheers (valence). With --ship the same recipe trains on every package and writes the
 checkpoints and manifest there; their held-out metrics are the synthetic test split's.
+
+Why one module: the folds, the recipe and the shipping run share one loop over the models; the
+windows are real_windows.py.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ Building: `apt-get download PACKAGE=VERSION` (no root needed) into the cache, `d
 --fsys-tarfile | tar -x` of only the files the table names, each decoded (libsndfile), mixed
 to mono, resampled to 16 kHz, cut to `MAX_CLIP_SECONDS`, and written as 16-bit WAV with a
 `manifest.csv` that the training and evaluation code read (`real:data/real`).
+
+Why one module: fetching, verifying, decoding and labelling share one table row and one pass over
+each package; the labelling rules are real_families.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """DEMAND-like background noise, the test-time mixing rule, and the signal building blocks that
-the vocalisation synthesiser (`synthetic.py`) shares.
+the voice synthesiser (`voices.py`) shares.
 
 The real DEMAND recordings (Thiemann et al. 2013) cannot be downloaded here, so each of the
 paper's five categories is imitated by layering the sources that dominate it:
@@ -21,6 +21,9 @@ paper, where cafe noise cost the student most. Every track is normalised to `NOI
 The building blocks (coloured noise, band-limited pulse trains, formant filters, a babbling
 talker, a synthetic room) live here, below the vocalisation synthesiser, so that the babble in
 cafe noise and the babble clips of the corpus are made by the same code.
+
+Why one module: the five noise categories are layered from the same signal blocks, and splitting
+them would scatter one recipe.
 """
 
 from __future__ import annotations

@@ -53,6 +53,9 @@ models, a linear reference (logistic regression on each mel band's mean and stan
 
 Every clip has its own numpy Generator seeded from (seed, speaker, index) (`synthesise_clip`),
 so a clip sounds the same whatever else was made before it.
+
+Why one module: the class table (`VOCAL_CLASSES`) and the synthesisers it names are read together,
+since the overlap between classes is designed across them.
 """
 
 from __future__ import annotations
