@@ -5,13 +5,12 @@ Each subcommand lives in its own module, imported only when it runs, with two fu
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple, cast
 
-from nser_shared.command import CommandModule, command_parser, run_command
+from nser_shared.command import CommandModule, run_command
 
 
 class Command(NamedTuple):
@@ -57,11 +56,6 @@ def usage() -> str:
 
 def command_module(name: str) -> CommandModule:
     return cast(CommandModule, importlib.import_module(COMMANDS[name].module))
-
-
-def build_parser(name: str) -> argparse.ArgumentParser:
-    """The parser of `nser <name>`: its module's options, each with its default in --help."""
-    return command_parser(f"nser {name}", command_module(name), COMMANDS[name].summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from nser_shared.stream.results import RESULTS_STREAM
 from nser_up.errors import InterruptedRunError
 from nser_up.network import Network, UpConfig
 from nser_up.observe import END_TO_END, latency_table, render, snapshot
-from nser_up.scenarios import SCENARIOS, split_devices
+from nser_up.scenarios import DEFAULT_SCENARIO, SCENARIOS, split_devices
 from nser_up.soak import SoakSample, soak_markdown, soak_report, take_sample
 from nser_up.summary import ground_truth, markdown
 
@@ -74,7 +74,9 @@ PLAY_GRACE_S = 60.0  # beyond the scenario once the devices play, for retries an
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=20, help="simulated devices in all")
     parser.add_argument("--cells", type=int, default=4, help="NR cells the devices are spread over")
-    parser.add_argument("--scenario", default="evening", help=f"one of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--scenario", default=DEFAULT_SCENARIO, help=f"one of: {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of scenario")
     parser.add_argument(
         "--scene-loop",

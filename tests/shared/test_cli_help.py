@@ -4,12 +4,13 @@ import argparse
 
 import pytest
 
-from nser_cli import COMMANDS, build_parser
+from nser_cli import COMMANDS, command_module
+from nser_shared.command import command_parser
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_every_option_has_a_description_and_shows_its_default(name: str) -> None:
-    parser = build_parser(name)
+    parser = command_parser(f"nser {name}", command_module(name), COMMANDS[name].summary)
     formatter = parser._get_formatter()
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction) or not action.option_strings:
