@@ -123,6 +123,12 @@ class ServingCore:
         load."""
         return self._serving().engine.feature_config
 
+    def served_models(self) -> dict[str, str]:
+        """Name -> version of every model served; empty before the models load."""
+        if self._loaded is None:
+            return {}
+        return {name: model.version for name, model in self._loaded.engine.models.items()}
+
     def model_label(self, requested: str) -> str:
         """The model name for metrics: bounded to served names, so labels cannot explode."""
         if self._loaded is None:

@@ -21,7 +21,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from nser_mec import oip
 from nser_mec.core import ServingCore
+from nser_mec.grpc_common import DeviceIdentity
 from nser_mec.metrics import MecMetrics
 from nser_mec.servicer import SERVICE, MecInferenceServicer, add_to_server
 from nser_mec.settings import SETTINGS, MecSettings
@@ -44,9 +46,9 @@ class MecServer:
         )
         self.metrics = MecMetrics()
         self.core = ServingCore(settings, self.metrics)
-        self.servicer = MecInferenceServicer(
-            self.core, self.metrics, authenticate=self.tls is not None
-        )
+        identity = DeviceIdentity(self.tls is not None, self.metrics)
+        self.servicer = MecInferenceServicer(self.core, self.metrics, identity)
+        self.oip_servicer = oip.OipServicer(self.core, self.metrics, identity)
         self.health = health.aio.HealthServicer()
         self.grpc_server: grpc.aio.Server | None = None
         self.metrics_server: Any = None
@@ -76,9 +78,10 @@ class MecServer:
             ]
         )
         add_to_server(self.servicer, server)
+        oip.add_to_server(self.oip_servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (SERVICE_NAME, oip.SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
         address = f"{s.host}:{s.port}"
         if tls is None:

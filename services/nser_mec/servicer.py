@@ -1,9 +1,6 @@
 """The gRPC adapter: `nser.v1.MecInference` over the serving core (core.py). It parses
 messages, checks that a window's device is its sender's certificate, and maps errors to status
-codes; the core does the rest.
-
-Every error a caller can cause is a `NserError`, mapped to a status in `STATUS_BY_ERROR` and
-nowhere else; anything else is a bug, logged with its traceback and answered INTERNAL.
+codes (grpc_common.py); the core does the rest.
 """
 
 from __future__ import annotations
@@ -20,21 +17,12 @@ from google.protobuf.message import DecodeError
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_mec.core import ServingCore
-from nser_mec.errors import (
-    DeviceRateLimitedError,
-    IdentityMismatchError,
-    NotReadyError,
-    ResultsStreamUnavailableError,
-)
+from nser_mec.grpc_common import DeviceIdentity, retry_metadata, status_for
 from nser_mec.metrics import MecMetrics
 from nser_shared.errors import (
-    FeatureConfigMismatchError,
     InvalidFeatureWindowError,
     NserError,
-    QueueFullError,
-    UnknownModelError,
 )
-from nser_shared.security.tls import DEVICE_URI_PREFIX, device_identity
 from nser_shared.stream.results import ResultRecord, TaskOutcome
 from nser_shared.wire.device_ids import is_device_id
 from nser_shared.wire.labels import TASK_CLASSES, Task
@@ -43,34 +31,9 @@ from nser_shared.wire.windows import decode_window, timestamp
 log = logging.getLogger(__name__)
 
 
-STATUS_BY_ERROR: dict[type[NserError], grpc.StatusCode] = {
-    InvalidFeatureWindowError: grpc.StatusCode.INVALID_ARGUMENT,
-    UnknownModelError: grpc.StatusCode.NOT_FOUND,
-    FeatureConfigMismatchError: grpc.StatusCode.FAILED_PRECONDITION,
-    QueueFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    NotReadyError: grpc.StatusCode.UNAVAILABLE,
-    ResultsStreamUnavailableError: grpc.StatusCode.UNAVAILABLE,
-    IdentityMismatchError: grpc.StatusCode.PERMISSION_DENIED,
-}
-
-
 # On a stream, these refusals say "not now" rather than "not this window": they end the stream
 # and the device sends its unanswered windows again after a backoff.
 ENDS_STREAM = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
-
-
-def status_for(error: NserError) -> grpc.StatusCode:
-    for kind, code in STATUS_BY_ERROR.items():
-        if isinstance(error, kind):
-            return code
-    return grpc.StatusCode.INVALID_ARGUMENT
-
-
-def retry_metadata(error: NserError) -> tuple[tuple[str, str], ...]:
-    """Trailing metadata telling a rate-limited device when to come back (`retry-after-ms`)."""
-    if isinstance(error, DeviceRateLimitedError):
-        return (("retry-after-ms", str(max(1, round(error.retry_after_s * 1e3)))),)
-    return ()
 
 
 SERVICE = pb.DESCRIPTOR.services_by_name["MecInference"].full_name  # nser.v1.MecInference
@@ -157,34 +120,10 @@ def refusal(
 
 
 class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
-    """With `authenticate` (mutual TLS), a window is served only if its device id is the one
-    its sender's client certificate names (nser_shared.security.tls.device_identity)."""
-
-    def __init__(self, core: ServingCore, metrics: MecMetrics, authenticate: bool = False) -> None:
+    def __init__(self, core: ServingCore, metrics: MecMetrics, identity: DeviceIdentity) -> None:
         self.core = core
         self.metrics = metrics
-        self.authenticate = authenticate
-
-    def _peer_device(self, context: grpc.aio.ServicerContext) -> str | None:
-        return device_identity(context.auth_context()) if self.authenticate else None
-
-    def _check_identity(self, window: pb.FeatureWindow, peer_device: str | None) -> None:
-        if not self.authenticate:
-            return
-        claimed = window.device_id[:40]
-        if peer_device is None:
-            self.metrics.identity_refused.labels("no_device_certificate").inc()
-            raise IdentityMismatchError(
-                f"window for device {claimed!r} refused: the client certificate names no device "
-                f"(a SAN URI {DEVICE_URI_PREFIX}<device id>)"
-            )
-        if window.device_id != peer_device:
-            self.metrics.identity_refused.labels("device_id_mismatch").inc()
-            log.warning("refused a window for %r sent with %r's certificate", claimed, peer_device)
-            raise IdentityMismatchError(
-                f"window device_id {claimed!r} does not match the client certificate's device "
-                f"{peer_device!r}"
-            )
+        self.identity = identity
 
     async def _classify(
         self, window: pb.FeatureWindow | UnparsableWindow, peer_device: str | None
@@ -197,7 +136,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
             )
         label = self.core.model_label(window.model)
         try:
-            self._check_identity(window, peer_device)
+            self.identity.check(window.device_id, peer_device)
             decoded = decode_window(window, self.core.feature_config, now=received_at)
             record = await self.core.classify(decoded, received_mono, received_at)
         except NserError as exc:
@@ -213,7 +152,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         self, request: pb.FeatureWindow | UnparsableWindow, context: grpc.aio.ServicerContext
     ) -> pb.Classification:
         try:
-            return await self._classify(request, self._peer_device(context))
+            return await self._classify(request, self.identity.peer(context))
         except NserError as exc:
             await context.abort(status_for(exc), str(exc), retry_metadata(exc))
             raise  # unreachable: abort raises
@@ -232,7 +171,7 @@ class MecInferenceServicer(pb_grpc.MecInferenceServicer):  # type: ignore[misc]
         no window after that verdict."""
         answers: asyncio.Queue[pb.Classification | tuple[int, NserError] | None] = asyncio.Queue()
         pending: set[asyncio.Task[None]] = set()
-        peer_device = self._peer_device(context)  # one connection, one certificate
+        peer_device = self.identity.peer(context)  # one connection, one certificate
 
         async def answer(window: pb.FeatureWindow | UnparsableWindow) -> None:
             try:

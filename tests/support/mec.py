@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
+from nser.oip.v2 import open_inference_pb2 as oip
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
@@ -80,3 +81,30 @@ def metric_value(process: MecProcess, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return 0.0
+
+
+DATATYPE = {PayloadDtype.FLOAT32: "FP32", PayloadDtype.FLOAT16: "FP16", PayloadDtype.INT8: "INT8"}
+
+
+def infer_request(window: pb.FeatureWindow, **changes: object) -> oip.ModelInferRequest:
+    """The OIP request carrying the same window as the nser.v1 `window`."""
+    dtype = {1: PayloadDtype.FLOAT32, 2: PayloadDtype.FLOAT16, 3: PayloadDtype.INT8}[window.dtype]
+    request = oip.ModelInferRequest(model_name=window.model, id="req-1")
+    tensor = request.inputs.add(name="features", datatype=DATATYPE[dtype], shape=[1, *window.shape])
+    if dtype is PayloadDtype.INT8:
+        tensor.parameters["scale"].double_param = window.scale
+    request.raw_input_contents.append(window.tensor)
+    p = request.parameters
+    p["device_id"].string_param = window.device_id
+    p["device_kind"].string_param = "phone"
+    p["nr_cell_id"].string_param = window.nr_cell_id
+    p["sequence"].int64_param = window.sequence
+    p["captured_at_us"].int64_param = window.captured_at.ToMicroseconds()
+    p["sent_at_us"].int64_param = window.sent_at.ToMicroseconds()
+    p["feature_config_id"].string_param = window.feature_config_id
+    for name, value in changes.items():
+        if value is None:
+            del p[name]
+        else:
+            p[name].string_param = str(value)
+    return request

@@ -74,6 +74,16 @@ def encode_tensor(features: Features, dtype: PayloadDtype) -> tuple[bytes, float
     return values.astype(_WIRE_DTYPES[dtype][1]).tobytes(), 0.0
 
 
+def wire_dtype(dtype: PayloadDtype) -> int:
+    """The FeatureWindow.dtype value of `dtype`."""
+    return _WIRE_DTYPES[dtype][0]
+
+
+def wire_device_kind(kind: DeviceKind) -> int:
+    """The FeatureWindow.device_kind value of `kind`."""
+    return _DEVICE_KINDS[kind]
+
+
 def timestamp(seconds: float) -> Timestamp:
     """Unix time in seconds -> protobuf Timestamp (microsecond precision)."""
     stamp = Timestamp()

@@ -12,10 +12,11 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from support.mec import MecProcess, feature_window, metric_value
+from support.mec import MecProcess, feature_window, infer_request, metric_value
 from support.pki import device_credentials
 from support.processes import RedisChild
 
+from nser.oip.v2 import open_inference_pb2_grpc as oip_grpc
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
 from nser_sensing.client import ClientConfig, run_sensing
 from nser_sensing.devices import Device, WindowFramer, build_devices
@@ -71,6 +72,18 @@ def test_a_window_for_another_device_is_permission_denied_naming_both(
     assert answers[0].detection.label
     assert answers[2].detection.label
     assert metric_value(secure_mec, REFUSED, reason="device_id_mismatch") == before + 2
+
+
+def test_the_open_inference_protocol_checks_the_same_identity(
+    secure_mec: MecProcess, dev_pki: PkiLayout
+) -> None:
+    channel = grpc.secure_channel(secure_mec.address, device_credentials(dev_pki, "phone-0001"))
+    stub = oip_grpc.GRPCInferenceServiceStub(channel)
+    assert stub.ModelInfer(infer_request(feature_window(4, device_id="phone-0001")), timeout=30)
+    with pytest.raises(grpc.RpcError) as impostor:
+        stub.ModelInfer(infer_request(feature_window(5, device_id="phone-0002")), timeout=30)
+    assert impostor.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "'phone-0001'" in (impostor.value.details() or "")
 
 
 def test_the_services_certificate_may_probe_health_but_not_classify(
