@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nser_loadtest.bench_serving import machine, max_throughput
-from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
+from nser_loadtest.openloop import LoadResult, Protocol, run_closed_loop, run_open_loop
 from nser_loadtest.plots import plot_cdf, plot_latency_vs_load
 from nser_loadtest.report import markdown
 from nser_loadtest.windows import corpus_windows
@@ -65,12 +65,13 @@ class ServerCpu:
 
 def step(
     target: str, windows: list[Any], cpu: ServerCpu, model: str, rate: float, seconds: float,
-    poisson: bool,
+    poisson: bool, protocol: Protocol = Protocol.NSER,
 ) -> LoadResult:  # fmt: skip
     before = cpu.seconds()
     result = asyncio.run(
-        run_open_loop(target, windows, model=model, rate=rate, duration_s=seconds, poisson=poisson)
-    )
+        run_open_loop(target, windows, model=model, rate=rate, duration_s=seconds,
+                      poisson=poisson, protocol=protocol)
+    )  # fmt: skip
     after = cpu.seconds()
     if before is None or after is None:
         return result
@@ -91,6 +92,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("poisson", "fixed"),
         default="poisson",
         help="open-loop arrival process",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=[p.value for p in Protocol],
+        default=Protocol.NSER.value,
+        help="nser.v1 Classify, or the Open Inference Protocol's ModelInfer (KServe v2 gRPC)",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("runs/loadtest"), help="folder for the report and figures"
@@ -150,25 +157,39 @@ def measure(
     tmp: str, redis_url: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     poisson = args.arrivals == "poisson"
+    protocol = Protocol(args.protocol)
     windows = corpus_windows(16)
-    _probe(target, windows, models)
+    _probe(target, windows, models, protocol)
     grids: dict[str, list[LoadResult]] = {}
     for model in models:
         rates: tuple[float, ...] = getattr(args, "rate_list", None) or GRID.get(
             model, GRID["student"]
         )
         rates = rates[1::2][:2] if args.quick and not hasattr(args, "rate_list") else rates
-        grids[model] = [step(target, windows, cpu, model, r, seconds, poisson) for r in rates]
+        grids[model] = [
+            step(target, windows, cpu, model, r, seconds, poisson, protocol) for r in rates
+        ]
     capacity = {
         m: asyncio.run(
-            run_closed_loop(target, windows, model=m, concurrency=8, duration_s=2 * seconds)
+            run_closed_loop(
+                target,
+                windows,
+                model=m,
+                concurrency=MecSettings.max_batch_size,
+                duration_s=2 * seconds,
+                protocol=protocol,
+            )
         )
         for m in models
     }
     cdf_rate = min(GRID.get(m, GRID["student"])[2] for m in models)  # every model can take it
-    cdf = {m: step(target, windows, cpu, m, cdf_rate, 2 * seconds, poisson) for m in models}
+    cdf = {
+        m: step(target, windows, cpu, m, cdf_rate, 2 * seconds, poisson, protocol) for m in models
+    }
     dtypes = {
-        d.value: step(target, corpus_windows(16, dtype=d), cpu, models[0], 100.0, seconds, poisson)
+        d.value: step(
+            target, corpus_windows(16, dtype=d), cpu, models[0], 100.0, seconds, poisson, protocol
+        )
         for d in PayloadDtype
     }
     batching = (
@@ -192,6 +213,7 @@ def measure(
             "max_queue_delay_us": MecSettings.max_queue_delay_us,
         },
         "arrivals": args.arrivals,
+        "protocol": protocol.value,
         "seconds_per_step": seconds,
         "slo_ms": args.slo_ms,
         "grids": {m: [r.to_dict() for r in rs] for m, rs in grids.items()},
@@ -205,13 +227,16 @@ def measure(
     }
 
 
-def _probe(target: str, windows: list[Any], models: list[str]) -> None:
+def _probe(target: str, windows: list[Any], models: list[str], protocol: Protocol) -> None:
     """Fail fast and clearly: an unreachable server, or a model it does not serve."""
     for model in models:
         try:
             result = asyncio.run(
                 asyncio.wait_for(
-                    run_open_loop(target, windows, model=model, rate=5, duration_s=0.4), 10.0
+                    run_open_loop(
+                        target, windows, model=model, rate=5, duration_s=0.4, protocol=protocol
+                    ),
+                    10.0,
                 )
             )
         except TimeoutError:

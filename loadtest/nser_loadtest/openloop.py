@@ -16,18 +16,60 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import grpc
 import numpy as np
 
+from nser.oip.v2 import open_inference_pb2_grpc as oip_grpc
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
+from nser_mec.oip import to_infer_request
 from nser_shared.wire.windows import timestamp
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+class Protocol(StrEnum):
+    """How the load reaches the server: nser.v1 Classify, or the Open Inference Protocol's
+    ModelInfer (the same window in a ModelInferRequest; any OIP server takes it)."""
+
+    NSER = "nser"
+    OIP = "oip"
+
+
+Call = Callable[[Any, float], Awaitable[tuple[int, int]]]
+
+
+def _caller(protocol: Protocol, channel: grpc.aio.Channel) -> Call:
+    """A call of one prepared request that returns the server's (queue us, inference us)."""
+    if protocol is Protocol.OIP:
+        oip_stub = oip_grpc.GRPCInferenceServiceStub(channel)
+
+        async def infer(request: Any, timeout_s: float) -> tuple[int, int]:
+            answer = await oip_stub.ModelInfer(request, timeout=timeout_s)
+            p = answer.parameters
+            return p["queue_us"].int64_param, p["inference_us"].int64_param
+
+        return infer
+    stub = pb_grpc.MecInferenceStub(channel)
+
+    async def classify(request: Any, timeout_s: float) -> tuple[int, int]:
+        answer = await stub.Classify(request, timeout=timeout_s)
+        return answer.timings.queue_us, answer.timings.inference_us
+
+    return classify
+
+
+def prepared(windows: Sequence[pb.FeatureWindow], model: str, protocol: Protocol) -> list[Any]:
+    """The requests a step sends, in `protocol`'s message, stamped now (fresh_request)."""
+    fresh = [fresh_request(w, model) for w in windows]
+    if protocol is Protocol.OIP:
+        return [to_infer_request(w) for w in fresh]
+    return fresh
 
 
 @dataclass(frozen=True)
@@ -93,27 +135,28 @@ async def run_open_loop(
     duration_s: float,
     poisson: bool = False,
     timeout_s: float = 10.0,
+    protocol: Protocol = Protocol.NSER,
 ) -> LoadResult:
     """Offer `rate` windows/s of `model` for `duration_s` to the server at `target`."""
-    requests = [fresh_request(w, model) for w in windows]
+    requests = prepared(windows, model, protocol)
     offsets = schedule(rate, duration_s, poisson)
     latencies: list[float] = []
     queue_us: list[int] = []
     inference_us: list[int] = []
     errors: Counter[str] = Counter()
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = pb_grpc.MecInferenceStub(channel)
+        call = _caller(protocol, channel)
         await channel.channel_ready()
 
         async def one(index: int, scheduled: float) -> None:
             try:
-                answer = await stub.Classify(requests[index % len(requests)], timeout=timeout_s)
+                queued, inferred = await call(requests[index % len(requests)], timeout_s)
             except grpc.aio.AioRpcError as exc:
                 errors[exc.code().name] += 1
                 return
             latencies.append(time.perf_counter() - scheduled)
-            queue_us.append(answer.timings.queue_us)
-            inference_us.append(answer.timings.inference_us)
+            queue_us.append(queued)
+            inference_us.append(inferred)
 
         start = time.perf_counter() + 0.05
         tasks = []
@@ -162,14 +205,15 @@ async def run_closed_loop(
     concurrency: int,
     duration_s: float,
     timeout_s: float = 30.0,
+    protocol: Protocol = Protocol.NSER,
 ) -> LoadResult:
     """Keep `concurrency` requests of `model` in flight for `duration_s`."""
-    requests = [fresh_request(w, model) for w in windows]
+    requests = prepared(windows, model, protocol)
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     sent = 0
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = pb_grpc.MecInferenceStub(channel)
+        call = _caller(protocol, channel)
         await channel.channel_ready()
         start = time.perf_counter()
         end = start + duration_s
@@ -181,7 +225,7 @@ async def run_closed_loop(
                 sent += 1
                 began = time.perf_counter()
                 try:
-                    await stub.Classify(requests[index % len(requests)], timeout=timeout_s)
+                    await call(requests[index % len(requests)], timeout_s)
                     latencies.append(time.perf_counter() - began)
                 except grpc.aio.AioRpcError as exc:
                     errors[exc.code().name] += 1

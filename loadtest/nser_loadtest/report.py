@@ -39,7 +39,8 @@ def markdown(report: dict[str, Any]) -> str:
         + ("(started by the load test: " if s["own"] else "(given: ")
         + f"backend {s['backend']}, {s['threads']} thread, max batch {s['max_batch_size']}, "
         f"queue delay {s['max_queue_delay_us']} us), models {', '.join(s['models'])}. "
-        f"{report['arrivals'].capitalize()} arrivals, {report['seconds_per_step']:g} s per step; "
+        f"Protocol {report['protocol']}; "
+        f"{report['arrivals'].lower()} arrivals, {report['seconds_per_step']:g} s per step; "
         "latency runs from each request's scheduled send time. The load generator shares the "
         "machine's cores with the server.",
         "",
@@ -55,7 +56,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"## Throughput: highest offered rate with p99 <= {report['slo_ms']:g} ms, and capacity",
         "",
-        "| model | max rate at the SLO (/s) | capacity, closed loop 8 in flight (/s) |",
+        f"| model | max rate at the SLO (/s) | capacity, closed loop {s['max_batch_size']} in "
+        "flight (/s) |",
         "|---|---:|---:|",
     ]
     for model, top in report["max_rate_at_slo"].items():

@@ -152,6 +152,29 @@ def to_feature_window(request: oip.ModelInferRequest) -> pb.FeatureWindow:
     )
 
 
+def to_infer_request(window: pb.FeatureWindow, request_id: str = "") -> oip.ModelInferRequest:
+    """The OIP request that carries the nser.v1 `window` (what a device or a load generator
+    speaking the Open Inference Protocol sends); `to_feature_window` reads it back."""
+    datatype = next(
+        name for name, (dtype, _) in DATATYPES.items() if wire_dtype(dtype) == window.dtype
+    )
+    request = oip.ModelInferRequest(model_name=window.model, id=request_id)
+    tensor = request.inputs.add(name=INPUT, datatype=datatype, shape=[1, *window.shape])
+    if window.scale:
+        tensor.parameters["scale"].double_param = window.scale
+    request.raw_input_contents.append(window.tensor)
+    kind = next(k for k in DeviceKind if wire_device_kind(k) == window.device_kind)
+    p = request.parameters
+    p["device_id"].string_param = window.device_id
+    p["device_kind"].string_param = kind.value
+    p["nr_cell_id"].string_param = window.nr_cell_id
+    p["sequence"].int64_param = window.sequence
+    p["captured_at_us"].int64_param = window.captured_at.ToMicroseconds()
+    p["sent_at_us"].int64_param = window.sent_at.ToMicroseconds()
+    p["feature_config_id"].string_param = window.feature_config_id
+    return request
+
+
 def _output(task: Task, outcome: TaskOutcome) -> tuple[Any, bytes]:
     classes = TASK_CLASSES[task]
     probabilities = np.asarray([outcome.probabilities[c] for c in classes], dtype="<f4")

@@ -54,6 +54,25 @@ def test_quick_loadtest_writes_a_complete_self_consistent_report(tmp_path: Path)
     assert "## Aims" in text
 
 
+@pytest.mark.slow
+def test_the_load_can_speak_the_open_inference_protocol(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    argv = ["--models", "student", "--quick", "--rates", "40", "--protocol", "oip"]
+    assert main(["loadtest", *argv, "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["protocol"] == "oip"
+    (step,) = report["grids"]["student"]
+    _consistent(step)
+    assert step["errors"] == {}
+    assert step["ok"] == step["sent"]
+    assert step["server_timings_ms"]["inference_p50"] > 0  # read from the OIP answer
+    for section in ("capacity", "dtypes"):
+        for result in report[section].values():
+            _consistent(result)
+            assert result["errors"] == {}
+    assert "Protocol oip" in (out / "report.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

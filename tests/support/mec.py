@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from nser.oip.v2 import open_inference_pb2 as oip
 from nser.v1 import mec_inference_pb2 as pb
 from nser.v1 import mec_inference_pb2_grpc as pb_grpc
+from nser_mec.oip import to_infer_request
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.security.dev_pki import PkiLayout
 from nser_shared.wire.windows import DeviceKind, PayloadDtype, encode_window
@@ -83,25 +84,11 @@ def metric_value(process: MecProcess, name: str, **labels: str) -> float:
     return 0.0
 
 
-DATATYPE = {PayloadDtype.FLOAT32: "FP32", PayloadDtype.FLOAT16: "FP16", PayloadDtype.INT8: "INT8"}
-
-
 def infer_request(window: pb.FeatureWindow, **changes: object) -> oip.ModelInferRequest:
-    """The OIP request carrying the same window as the nser.v1 `window`."""
-    dtype = {1: PayloadDtype.FLOAT32, 2: PayloadDtype.FLOAT16, 3: PayloadDtype.INT8}[window.dtype]
-    request = oip.ModelInferRequest(model_name=window.model, id="req-1")
-    tensor = request.inputs.add(name="features", datatype=DATATYPE[dtype], shape=[1, *window.shape])
-    if dtype is PayloadDtype.INT8:
-        tensor.parameters["scale"].double_param = window.scale
-    request.raw_input_contents.append(window.tensor)
+    """The OIP request carrying the same window as the nser.v1 `window`, with request
+    parameters changed (a string value) or removed (None)."""
+    request = to_infer_request(window, request_id="req-1")
     p = request.parameters
-    p["device_id"].string_param = window.device_id
-    p["device_kind"].string_param = "phone"
-    p["nr_cell_id"].string_param = window.nr_cell_id
-    p["sequence"].int64_param = window.sequence
-    p["captured_at_us"].int64_param = window.captured_at.ToMicroseconds()
-    p["sent_at_us"].int64_param = window.sent_at.ToMicroseconds()
-    p["feature_config_id"].string_param = window.feature_config_id
     for name, value in changes.items():
         if value is None:
             del p[name]
