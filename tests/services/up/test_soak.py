@@ -42,10 +42,16 @@ def test_intervals_use_the_differences_between_cumulative_samples() -> None:
     assert second["decided"] == 50.0
     assert second["p50_ms"] is not None
     assert 10.0 < second["p50_ms"] <= 100.0
-    report = soak_report(samples, warmup_s=5.0, config={"scenario": "evening", "devices": 20})
+    config = {
+        "scenario": "evening", "devices": 20, "hop_s": 1.0, "placement": "edge",
+        "command": "nser up --soak-interval 60", "environment": {"NSER_RESULTS_MAXLEN": "500"},
+    }  # fmt: skip
+    report = soak_report(samples, warmup_s=5.0, config=config)
     assert report["totals"]["windows_answered"] == 150.0
     assert report["totals"]["windows_per_s"] == 7.5
-    assert "| mec |" in soak_markdown(report)
+    text = soak_markdown(report)
+    assert "| mec |" in text
+    assert "`NSER_RESULTS_MAXLEN=500 nser up --soak-interval 60`: scenario evening" in text
 
 
 def test_growth_is_measured_from_the_end_of_warm_up_and_flagged_over_the_limit() -> None:
