@@ -25,6 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from nser_loadtest.bench_serving import machine, max_throughput
 from nser_loadtest.openloop import LoadResult, Protocol, run_closed_loop, run_open_loop
 from nser_loadtest.plots import plot_cdf, plot_latency_vs_load
@@ -81,6 +84,10 @@ def step(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", default="student,teacher", help="comma-separated")
     parser.add_argument("--target", help="HOST:PORT of a running MEC (default: start one)")
+    parser.add_argument(
+        "--metrics-url",
+        help="with --target: the server's /metrics, to report the settings it serves with",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run in under a minute")
     parser.add_argument("--seconds", type=float, default=8.0, help="per load step")
     parser.add_argument(
@@ -129,7 +136,10 @@ def run(args: argparse.Namespace) -> int:
     seconds = 1.5 if args.quick else args.seconds
     with tempfile.TemporaryDirectory(prefix="nser-loadtest-") as tmp:
         if args.target:
-            report = measure(args, models, args.target, ServerCpu(None), seconds, tmp)
+            report = measure(
+                args, models, args.target, ServerCpu(None), seconds, tmp,
+                metrics_url=args.metrics_url,
+            )  # fmt: skip
         else:
             redis_child = RedisChild(free_port(), Path(tmp))
             # Plaintext (--insecure) on purpose: this measures model serving, not TLS.
@@ -141,7 +151,10 @@ def run(args: argparse.Namespace) -> int:
                 mec.start()
                 assert mec.process is not None
                 cpu = ServerCpu(mec.process.pid)
-                report = measure(args, models, mec.address, cpu, seconds, tmp, redis_child.url)
+                report = measure(
+                    args, models, mec.address, cpu, seconds, tmp, redis_child.url,
+                    mec.metrics_url,
+                )  # fmt: skip
             finally:
                 mec.stop()
                 redis_child.stop()
@@ -154,8 +167,10 @@ def run(args: argparse.Namespace) -> int:
 
 def measure(
     args: argparse.Namespace, models: list[str], target: str, cpu: ServerCpu, seconds: float,
-    tmp: str, redis_url: str | None = None,
+    tmp: str, redis_url: str | None = None, metrics_url: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    settings = served_settings(metrics_url)
+    in_flight = int(settings.get("max_batch_size", MecSettings.max_batch_size))
     poisson = args.arrivals == "poisson"
     protocol = Protocol(args.protocol)
     windows = corpus_windows(16)
@@ -175,7 +190,7 @@ def measure(
                 target,
                 windows,
                 model=m,
-                concurrency=MecSettings.max_batch_size,
+                concurrency=in_flight,
                 duration_s=2 * seconds,
                 protocol=protocol,
             )
@@ -202,16 +217,10 @@ def measure(
         "command": " ".join(["nser loadtest", *sys.argv[2:]]),
         "inputs": checkpoint_digests(SHIPPED_DIR),  # the models the MEC served
         "machine": machine(),
-        "server": {
-            "target": target,
-            "own": redis_url is not None,
-            "models": models,
-            # The MEC's defaults: the load test starts it without batching options.
-            "backend": MecSettings.backend,
-            "threads": MecSettings.threads,
-            "max_batch_size": MecSettings.max_batch_size,
-            "max_queue_delay_us": MecSettings.max_queue_delay_us,
-        },
+        # What the measured server says it serves with ({} when it was not asked).
+        "server": {"target": target, "own": redis_url is not None, "settings": settings},
+        "models": models,
+        "capacity_in_flight": in_flight,
         "arrivals": args.arrivals,
         "protocol": protocol.value,
         "seconds_per_step": seconds,
@@ -225,6 +234,22 @@ def measure(
         "batching": batching,
         "plots": ["latency_vs_load.png", "latency_cdf.png"],
     }
+
+
+def served_settings(metrics_url: str | None) -> dict[str, str]:
+    """The settings the measured MEC reports on its /metrics (`nser_mec_serving_info`): models,
+    backend, threads, batching, cascade. {} without a metrics URL."""
+    if metrics_url is None:
+        return {}
+    try:
+        text = httpx.get(metrics_url, timeout=5).text
+    except httpx.HTTPError as exc:
+        raise NserError(f"cannot read the server's metrics at {metrics_url}: {exc}") from None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "nser_mec_serving_info":
+                return dict(sample.labels)
+    raise NserError(f"{metrics_url} has no nser_mec_serving_info: is it a MEC's /metrics?")
 
 
 def _probe(target: str, windows: list[Any], models: list[str], protocol: Protocol) -> None:

@@ -107,6 +107,16 @@ class ServingCore:
         batcher.start()
         publisher.start()
         self._loaded = _Loaded(engine, batcher, publisher)
+        self.metrics.serving.info(
+            {
+                "models": ",".join(engine.models),
+                "backend": s.backend.value,
+                "threads": str(s.threads),
+                "max_batch_size": str(s.max_batch_size),
+                "max_queue_delay_us": str(s.max_queue_delay_us),
+                "cascade": str(s.cascade).lower(),
+            }
+        )
         return list(engine.models)
 
     async def stop(self, grace_s: float) -> None:

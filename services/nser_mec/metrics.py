@@ -3,7 +3,7 @@ servers can live in one test process), exposed on the service's metrics port."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from nser_shared.buckets import LATENCY_BUCKETS_SECONDS
 
@@ -14,6 +14,12 @@ class MecMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self.serving = Info(
+            "nser_mec_serving",
+            "How this server serves: models, backend, threads, batching and cascade (set once "
+            "the models are loaded), so that a report can state the settings it measured",
+            registry=r,
+        )
         self.requests = Counter(
             "nser_mec_requests_total",
             "Feature windows answered, by model and gRPC status code",

@@ -34,6 +34,10 @@ def test_quick_loadtest_writes_a_complete_self_consistent_report(tmp_path: Path)
     out = tmp_path / "report"
     assert main(["loadtest", "--models", "student,teacher", "--quick", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
+    # The settings are the server's own account of itself, read from its /metrics.
+    served = report["server"]["settings"]
+    assert (served["models"], served["backend"]) == ("student,teacher", "onnxruntime")
+    assert report["capacity_in_flight"] == int(served["max_batch_size"])
     assert set(report["grids"]) == {"student", "teacher"}
     for results in report["grids"].values():
         assert len(results) == 2
