@@ -57,3 +57,20 @@ def test_inputs_outside_the_repository_are_not_recorded(tmp_path: Path) -> None:
     outside = tmp_path / "corpus.csv"
     outside.write_text("clip,label\n")
     assert input_digests([outside]) == {}
+
+
+# docs/ keeps generated reports a reader opens, not raw run dumps: every window's record and
+# every sample stay in the run folders (runs/), and these caps keep it that way.
+MAX_FILE_BYTES = 256 * 1024
+MAX_JSON_BYTES = 512 * 1024
+
+
+def test_docs_hold_reports_not_run_dumps() -> None:
+    too_big = [
+        f"{p.relative_to(DOCS)} ({p.stat().st_size // 1024} KiB)"
+        for p in DOCS.rglob("*")
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES
+    ]
+    assert not too_big, f"over {MAX_FILE_BYTES // 1024} KiB: {too_big}"
+    total = sum(p.stat().st_size for p in DOCS.rglob("*.json"))
+    assert total <= MAX_JSON_BYTES, f"docs/**/*.json hold {total // 1024} KiB"
