@@ -38,6 +38,9 @@ COMMANDS: dict[str, Command] = {
     "scene-accuracy": Command("nser_loadtest.scene_accuracy", "each model on scene windows"),
     "loadtest": Command("nser_loadtest.cli", "load test: latency and throughput per model"),
     "bench-serving": Command("nser_loadtest.bench_serving", "student vs teacher serving latency"),
+    "bench-peer": Command(
+        "nser_loadtest.bench_peer", "the MEC beside KServe, one load, one protocol"
+    ),
     "credentials": Command(
         "nser_up.credentials_cli", "dev CA, TLS certificates, Redis password, API tokens"
     ),

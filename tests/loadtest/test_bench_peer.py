@@ -1,0 +1,36 @@
+"""`nser bench-peer --quick`: the MEC and a real KServe ModelServer (in its own virtual
+environment) take the same load over the Open Inference Protocol, and the report sets them side
+by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nser_cli import main
+
+
+@pytest.mark.slow
+def test_quick_side_by_side_run_measures_both_servers(tmp_path: Path) -> None:
+    out = tmp_path / "peer"
+    assert main(["bench-peer", "--quick", "--models", "student", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for server in ("nser", "kserve"):
+        (steps,) = report["grids"][server].values()
+        assert [s["offered_rate"] for s in steps] == [100, 400, 800]
+        for step in steps:
+            assert step["errors"] == {}, (server, step)
+            assert step["ok"] == step["sent"]
+            assert step["achieved_rate"] <= step["offered_rate"] * 1.01
+            assert step["server_cpu_cores"] > 0
+    assert report["nser"]["settings"]["models"] == "student"
+    text = (out / "report.md").read_text()
+    assert "| student | 100 |" in text
+    assert (out / "latency_vs_load.png").stat().st_size > 1000
+
+
+def test_an_unknown_model_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench-peer", "--models", "resnet152", "--out", "unused"]) == 1
+    assert "--models must be among" in capsys.readouterr().err
