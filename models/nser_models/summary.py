@@ -1,4 +1,5 @@
-"""`nser models`: parameter counts and float32 sizes beside the paper's (Table IV)."""
+"""`nser models`: parameter counts and float32 sizes beside the paper's (Table IV), and the
+shipped checkpoints checked against their manifest."""
 
 import argparse
 
@@ -8,6 +9,8 @@ from nser_models.architectures import (
     count_parameters,
     float32_size_mb,
 )
+from nser_models.checkpoint import SHIPPED_DIR, verify_manifest
+from nser_shared.errors import NserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +46,7 @@ def model_table(n_classes: int = 2) -> list[dict[str, object]]:
 
 def run(args: argparse.Namespace) -> int:
     if args.n_classes < 2:
-        raise SystemExit("nser models: error: --n-classes must be at least 2")
+        raise NserError("--n-classes must be at least 2")
     rows = model_table(args.n_classes)
     print(f"{'model':<16}{'params':>12}{'paper':>12}{'MiB':>9}{'paper MiB':>11}")
     for r in rows:
@@ -55,4 +58,6 @@ def run(args: argparse.Namespace) -> int:
     print()
     for r in rows:
         print(f"{r['model']}: {r['note']}")
+    shipped = verify_manifest(SHIPPED_DIR)
+    print(f"\nshipped checkpoints: {len(shipped)} files in {SHIPPED_DIR.name}/ match their sha256")
     return 0

@@ -147,6 +147,8 @@ def test_nser_models_prints_every_model_beside_the_papers_count(
         params, paper = rows[name][:2]
         assert params == f"{PARAMETER_COUNTS[name]:,}"
         assert paper == (f"{PAPER_COUNTS[name]:,}" if name in PAPER_COUNTS else "-")
+    assert "shipped checkpoints: " in out
+    assert "match their sha256" in out
 
 
 def test_nser_without_a_command_prints_usage_and_returns_2(

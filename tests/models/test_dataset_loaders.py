@@ -342,7 +342,7 @@ def test_load_source_dispatches_every_kind(
 
     assert load_source(f"synthetic:{tmp_path / 'corpus'}") == synthetic
     assert load_source(f"synthetic:{tmp_path / 'corpus' / 'manifest.csv'}") == synthetic
-    assert load_source(f"asvp-esd:{asvp_root}") == load_asvp_esd(asvp_root)
+    assert load_source(f"asvp-esd:{asvp_root}") == balance_detection(load_asvp_esd(asvp_root))
     assert load_source(f"vivae:{vivae_root}") == load_vivae(vivae_root)
     assert SOURCE_KINDS == ("synthetic", "asvp-esd", "vivae", "real")
 

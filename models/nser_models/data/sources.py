@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from nser_models.data.asvp_esd import load_asvp_esd
+from nser_models.data.asvp_esd import balance_detection, load_asvp_esd
 from nser_models.data.clips import ClipRecord, read_manifest
 from nser_models.data.real_corpus import load_real
 from nser_models.data.vivae import load_vivae
@@ -16,10 +16,15 @@ def _load_synthetic(path: Path) -> list[ClipRecord]:
     return read_manifest(path / "manifest.csv" if path.is_dir() else path)
 
 
+def _load_asvp_esd(path: Path) -> list[ClipRecord]:
+    """The paper's detection set: every scream and as many randomly chosen non-screams."""
+    return balance_detection(load_asvp_esd(path))
+
+
 # Kind -> loader of the path. The kinds are the `ClipRecord.dataset` names.
 _LOADERS: dict[str, Callable[[Path], list[ClipRecord]]] = {
     "synthetic": _load_synthetic,
-    "asvp-esd": load_asvp_esd,
+    "asvp-esd": _load_asvp_esd,
     "vivae": load_vivae,
     "real": load_real,
 }
@@ -31,8 +36,9 @@ def load_source(spec: str) -> list[ClipRecord]:
 
     `synthetic:PATH` and `real:PATH` (data/real_corpus.py) read the corpus folder's
     `manifest.csv` (or PATH if it is the manifest);
-    `asvp-esd:PATH` and `vivae:PATH` use their loaders' defaults (default scream rule, VIVAE
-    full set). Raises DatasetError for a malformed spec, an unknown kind or a missing path.
+    `asvp-esd:PATH` is the paper's balanced detection set (default scream rule, then
+    `balance_detection`); `vivae:PATH` the full VIVAE set. Raises DatasetError for a malformed
+    spec, an unknown kind or a missing path.
     """
     kind, sep, raw_path = spec.partition(":")
     kinds = ", ".join(SOURCE_KINDS)
