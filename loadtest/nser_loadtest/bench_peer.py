@@ -24,13 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
-import torch
 
 from nser.oip.v2 import open_inference_pb2 as oip
 from nser.oip.v2 import open_inference_pb2_grpc as oip_grpc
@@ -39,9 +37,9 @@ from nser_loadtest.cli import ServerCpu, served_settings
 from nser_loadtest.openloop import LoadResult, Protocol, run_open_loop
 from nser_loadtest.plots import plot_latency_vs_load
 from nser_loadtest.windows import corpus_windows
-from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
+from nser_models.checkpoint import SHIPPED_DIR
+from nser_models.export import export
 from nser_shared.errors import NserError
-from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.provenance import REPO_ROOT, checkpoint_digests
 from nser_shared.wire.labels import Task
 from nser_up.processes import MecChild, RedisChild, free_port
@@ -72,19 +70,6 @@ def peer_python(venv: Path = PEER_VENV) -> Path:
         )  # fmt: skip
         stamp.touch()
     return python
-
-
-def export_detection(model: str, path: Path) -> None:
-    """The shipped detection network of `model` as ONNX (dynamic batch), as the MEC exports it."""
-    network = load_checkpoint(shipped_checkpoint(Task.DETECTION, model)).build().eval()
-    example = torch.zeros((1, *DEFAULT_FEATURE_CONFIG.shape))
-    with warnings.catch_warnings():  # the TorchScript-based exporter is deprecated, not gone
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            network, (example,), str(path), dynamo=False, input_names=["features"],
-            output_names=["logits"],
-            dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}},
-        )  # fmt: skip
 
 
 class PeerChild:
@@ -166,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
     grids: dict[str, dict[str, list[LoadResult]]] = {"nser": {}, "kserve": {}}
     with tempfile.TemporaryDirectory(prefix="nser-peer-") as tmp:
         folder = Path(tmp)
-        onnx = {m: folder / f"{m}.onnx" for m in models}
-        for model, path in onnx.items():
-            export_detection(model, path)
+        onnx = {m: folder / f"{Task.DETECTION.value}-{m}.onnx" for m in models}
+        for model in models:
+            export(model, Task.DETECTION, folder)
         redis_child = RedisChild(free_port(), folder)
         mec = MecChild(redis_child.url, folder / "mec.log", ["--models", ",".join(models)],
                        pki=None)  # fmt: skip  # plaintext: this measures serving, not TLS

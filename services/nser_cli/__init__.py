@@ -27,6 +27,7 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command("nser_models.evaluate", "write the paper's tables and figures"),
     "models": Command("nser_models.summary", "print the model registry beside the paper"),
     "classify": Command("nser_models.classify", "classify audio files with the shipped models"),
+    "export": Command("nser_models.export", "the shipped checkpoints as ONNX files"),
     "up": Command("nser_up.cli", "run the whole simulated 5G MEC network (the main job)"),
     "alerts": Command("nser_up.alerts_cli", "the alert history of a finished `nser up` run"),
     "chaos": Command("nser_up.chaos", "kill services under load; reconcile what was acknowledged"),

@@ -11,8 +11,6 @@ Every backend takes a float32 array (B, 1, n_mels, frames) and returns float32 l
 
 from __future__ import annotations
 
-import io
-import warnings
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from torch import nn
+
+from nser_models.export import INPUT, OUTPUT, onnx_bytes
 
 Batch = npt.NDArray[np.float32]
 Logits = npt.NDArray[np.float32]
@@ -66,23 +66,12 @@ class TorchScriptRunner:
 
 
 class OnnxRuntimeRunner:
-    """The model exported to ONNX in memory (dynamic batch axis) and run by ONNX Runtime."""
+    """The model exported to ONNX in memory (nser_models.export, as `nser export` writes it) and
+    run by ONNX Runtime."""
 
     def __init__(self, model: nn.Module, example: Batch, threads: int) -> None:
         import onnxruntime as ort  # imported here: only this backend needs it
 
-        buffer = io.BytesIO()
-        with warnings.catch_warnings():  # the TorchScript-based exporter is deprecated, not gone
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                model.eval(),
-                (torch.from_numpy(example),),
-                buffer,  # type: ignore[arg-type]  # file-like objects are accepted
-                dynamo=False,
-                input_names=["features"],
-                output_names=["logits"],
-                dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}},
-            )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -92,11 +81,11 @@ class OnnxRuntimeRunner:
         # torch down badly unless spinning is off.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
-            buffer.getvalue(), options, providers=["CPUExecutionProvider"]
+            onnx_bytes(model, example.shape[1:]), options, providers=["CPUExecutionProvider"]
         )
 
     def run(self, batch: Batch) -> Logits:
-        out: Logits = self.session.run(["logits"], {"features": batch})[0]
+        out: Logits = self.session.run([OUTPUT], {INPUT: batch})[0]
         return out
 
 
