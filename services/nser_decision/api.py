@@ -20,6 +20,7 @@ from nser_decision.errors import (
 from nser_decision.routes import router
 from nser_decision.runtime import Runtime
 from nser_decision.settings import DecisionSettings
+from nser_shared.errors import AccessDeniedError
 from nser_shared.http import auth as http_auth
 from nser_shared.http.service import service_app
 
@@ -61,8 +62,8 @@ def create_app(settings: DecisionSettings) -> FastAPI:
         app.add_exception_handler(error, handle)
 
     async def denied(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, http_auth.AccessDeniedError)
+        assert isinstance(exc, AccessDeniedError)
         return _error(exc.status, exc.detail, exc.headers)
 
-    app.add_exception_handler(http_auth.AccessDeniedError, denied)
+    app.add_exception_handler(AccessDeniedError, denied)
     return app

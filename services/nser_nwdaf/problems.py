@@ -23,7 +23,7 @@ from nser_nwdaf.errors import (
     SubscriptionNotFoundError,
 )
 from nser_nwdaf.schema_common import InvalidParam, ProblemDetails
-from nser_shared.http.auth import AccessDeniedError
+from nser_shared.errors import AccessDeniedError
 
 log = logging.getLogger(__name__)
 

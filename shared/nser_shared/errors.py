@@ -54,3 +54,14 @@ class ConfigurationError(NserError, ValueError):
 
 class ChildProcessError(NserError):
     """A child process could not be started, or died before it was ready."""
+
+
+class AccessDeniedError(NserError):
+    """A REST request without a valid token (401) or with a token whose role is too low (403);
+    `headers` carry the challenge (nser_shared.http.auth)."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str]) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPBearer
 
-from nser_shared.errors import ConfigurationError, NserError
+from nser_shared.errors import AccessDeniedError, ConfigurationError
 from nser_shared.security.tokens import Role, TokenEntry, TokenTable
 
 log = logging.getLogger(__name__)
@@ -40,17 +40,12 @@ SCHEME_DESCRIPTION = (
 )
 
 
-class AccessDeniedError(NserError):
-    """A request without a valid token (401) or with a token whose role is too low (403)."""
-
-    def __init__(self, status: int, detail: str, error: str | None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        challenge = f'Bearer realm="{REALM}"'
-        if error is not None:
-            challenge += f', error="{error}"'
-        self.headers = {"WWW-Authenticate": challenge}
+def _denied(status: int, detail: str, error: str | None) -> AccessDeniedError:
+    """The error for a refused request, with its RFC 6750 `WWW-Authenticate` challenge."""
+    challenge = f'Bearer realm="{REALM}"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    return AccessDeniedError(status, detail, {"WWW-Authenticate": challenge})
 
 
 class _BearerScheme(HTTPBearer):
@@ -138,7 +133,7 @@ def check(request: Request, needed: Role) -> TokenEntry | None:
     if token is None:
         log.info("401 %s: no bearer token", what)
         given = "another scheme" if "authorization" in request.headers else "no such header"
-        raise AccessDeniedError(
+        raise _denied(
             401,
             f"this API needs an API token: send 'Authorization: Bearer <token>' (got {given}); "
             "`nser credentials` writes reader.token and operator.token",
@@ -147,12 +142,10 @@ def check(request: Request, needed: Role) -> TokenEntry | None:
     entry = tokens.table().lookup(token)
     if entry is None:
         log.info("401 %s: unknown token", what)
-        raise AccessDeniedError(
-            401, "the bearer token is not one this service knows", "invalid_token"
-        )
+        raise _denied(401, "the bearer token is not one this service knows", "invalid_token")
     if entry.expired(time.time()):
         log.info("401 %s: the token of %s expired at %s", what, entry.name, entry.expires_text())
-        raise AccessDeniedError(
+        raise _denied(
             401,
             f"the bearer token of {entry.name!r} expired at {entry.expires_text()}; "
             "`nser credentials --rotate-tokens` issues new ones",
@@ -160,7 +153,7 @@ def check(request: Request, needed: Role) -> TokenEntry | None:
         )
     if not entry.role.grants(needed):
         log.info("403 %s: %s has role %s, needs %s", what, entry.name, entry.role, needed)
-        raise AccessDeniedError(
+        raise _denied(
             403,
             f"this operation needs the {needed} role; the token of {entry.name!r} has the "
             f"{entry.role} role",
