@@ -69,3 +69,16 @@ def test_the_check_sees_statements_and_strings(tmp_path: Path) -> None:
         "METRIC = 'nser_decision_http_requests_total'\n"
     )
     assert sorted(imported_modules(module)) == ["nser_decision", "nser_mec.engine", "nser_up"]
+
+
+def test_errors_are_defined_only_in_errors_modules() -> None:
+    """One error hierarchy in one module per floor: an exception class lives in an errors.py."""
+    elsewhere = []
+    for folder in (*PACKAGES.values(), REPO_ROOT / "services", REPO_ROOT / "loadtest"):
+        for path in folder.rglob("*.py"):
+            if path.name == "errors.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                    elsewhere.append(f"{path.relative_to(REPO_ROOT)}: {node.name}")
+    assert not sorted(set(elsewhere)), f"error classes outside errors.py: {sorted(set(elsewhere))}"
