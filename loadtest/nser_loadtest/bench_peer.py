@@ -63,11 +63,13 @@ def peer_python(venv: Path = PEER_VENV) -> Path:
     python = venv / "bin" / "python"
     if not stamp.exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run(
+        done = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              *PEER_REQUIREMENTS],
-            check=True,
+            capture_output=True, text=True,
         )  # fmt: skip
+        if done.returncode != 0:
+            raise NserError(f"cannot install the KServe peer into {venv}: {done.stderr[-2000:]}")
         stamp.touch()
     return python
 
