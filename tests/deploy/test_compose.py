@@ -573,7 +573,12 @@ def _collectors() -> dict[str, tuple[str, set[str]]]:
     return found
 
 
-SERIES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+SERIES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_sum", "_count"),
+    "gauge": ("",),
+    "info": ("_info",),
+}
 
 
 def test_dashboard_queries_use_metrics_and_labels_the_services_export() -> None:
