@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -165,5 +166,9 @@ def serve(
         ssl_certfile=None if tls is None else str(tls.cert_path),
         ssl_keyfile=None if tls is None else str(tls.key_path),
     )
-    asyncio.run(_Server(config).serve())
+    # uvloop, not asyncio's own loop: Python 3.11's asyncio TLS transport keeps about 150 KiB
+    # of every idle keep-alive connection the server closes (a scraper's, every few seconds),
+    # and uvloop's does not (`python -m nser_loadtest.tls_idle_close`, docs/soak.md).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_Server(config).serve())
     return 0
