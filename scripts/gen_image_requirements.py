@@ -6,8 +6,8 @@ are stale).
     .venv/bin/python scripts/gen_image_requirements.py OUT_DIR   # write them to OUT_DIR instead
 
 Each file is the dependency closure of a few root packages, read from the metadata of the
-packages installed from requirements.lock (extras off, markers for this interpreter), pinned to
-the lock's versions:
+packages installed from requirements.lock (extras off, markers for the images' Python, 3.11.2),
+pinned to the lock's versions:
 
 - api.txt: the decision and analytics services and the credentials job. No torch: none
   imports it.
@@ -32,7 +32,7 @@ OUT = REPO / "docker" / "requirements"
 ROOTS: dict[str, tuple[str, ...]] = {
     "api": (
         "fastapi", "uvicorn", "pydantic", "redis", "httpx", "prometheus-client", "cryptography",
-        "swagger-ui-bundle",
+        "swagger-ui-bundle", "uvloop",
     ),
     "ml": (
         "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",
@@ -44,6 +44,12 @@ PURPOSE = {
     "api": "the decision, analytics and credentials images (no torch)",
     "ml": "the MEC and sensing images (torch: CPU wheels, so no CUDA packages)",
 }
+# The images' interpreter is Debian bookworm's python3.11 (scripts/docker_images.sh): markers are
+# evaluated for it, not for the interpreter running this script.
+IMAGE_MARKERS = {"python_version": "3.11", "python_full_version": "3.11.2", "extra": ""}
+# What only the images' older interpreter needs, so requirements.lock does not pin it: redis needs
+# async-timeout before Python 3.11.3. None of these has dependencies of its own.
+IMAGE_ONLY = {"async-timeout": ("async-timeout", "5.0.1")}
 # Dependencies of the CUDA builds of torch only; the CPU wheels do not require them.
 CUDA_ONLY = re.compile(r"^(nvidia-.*|cuda-.*|triton)$")
 
@@ -74,6 +80,9 @@ def closure(roots: tuple[str, ...], lock: dict[str, tuple[str, str]]) -> list[st
         name = todo.pop()
         if name in seen or CUDA_ONLY.match(name):
             continue
+        if name in IMAGE_ONLY:
+            seen.add(name)
+            continue
         if name not in lock:
             raise SystemExit(f"{name} is needed but not pinned in {LOCK.name}")
         seen.add(name)
@@ -83,9 +92,9 @@ def closure(roots: tuple[str, ...], lock: dict[str, tuple[str, str]]) -> list[st
             raise SystemExit(f"{name} is not installed: run scripts/bootstrap.sh first") from None
         for text in declared:
             requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            if requirement.marker is None or requirement.marker.evaluate(IMAGE_MARKERS):
                 todo.append(canonical(requirement.name))
-    pins = [lock[name] for name in seen]
+    pins = [IMAGE_ONLY.get(name) or lock[name] for name in seen]
     return [f"{name}=={version}" for name, version in sorted(pins, key=lambda p: p[0].lower())]
 
 
