@@ -11,9 +11,9 @@ pinned to the lock's versions:
 
 - api.txt: the decision and analytics services and the credentials job. No torch: none
   imports it.
-- ml.txt: the MEC and the sensing clients. torch, torchaudio and torchvision come from PyTorch's
-  CPU wheel index (docker/Dockerfile), whose wheels need none of the CUDA packages the lock's
-  default (CUDA) torch pulls in, so those are left out.
+- mec.txt: the MEC. No torch: it serves the ONNX files of `nser export` with ONNX Runtime.
+- sensing.txt: the sensing clients, with torch (their scenes and front end still need it; the
+  CUDA packages the lock's default torch pulls in are left out: the images run on the CPU).
 """
 
 from __future__ import annotations
@@ -34,15 +34,20 @@ ROOTS: dict[str, tuple[str, ...]] = {
         "fastapi", "uvicorn", "pydantic", "redis", "httpx", "prometheus-client", "cryptography",
         "swagger-ui-bundle", "uvloop",
     ),
-    "ml": (
-        "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",
-        "onnx", "onnxruntime", "grpcio", "grpcio-health-checking", "grpcio-reflection",
+    "mec": (
+        "numpy", "onnxruntime", "grpcio", "grpcio-health-checking", "grpcio-reflection",
         "protobuf", "redis", "httpx", "prometheus-client", "cryptography",
+    ),
+    "sensing": (
+        "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",
+        "grpcio", "grpcio-health-checking", "protobuf", "redis", "httpx", "prometheus-client",
+        "cryptography",
     ),
 }  # fmt: skip
 PURPOSE = {
     "api": "the decision, analytics and credentials images (no torch)",
-    "ml": "the MEC and sensing images (torch: CPU wheels, so no CUDA packages)",
+    "mec": "the MEC image (no torch: it serves nser export's ONNX files)",
+    "sensing": "the sensing image (torch: CPU wheels, so no CUDA packages)",
 }
 # The images' interpreter is Debian bookworm's python3.11 (scripts/docker_images.sh): markers are
 # evaluated for it, not for the interpreter running this script.

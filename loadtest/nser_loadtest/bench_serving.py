@@ -39,7 +39,8 @@ from nser_loadtest.bench_report import markdown
 from nser_loadtest.bench_serving_aims import AIM_RATE
 from nser_loadtest.openloop import LoadResult, run_closed_loop, run_open_loop
 from nser_loadtest.windows import corpus_windows
-from nser_mec.backends import BackendName, make_runner
+from nser_mec.backends import make_runner
+from nser_mec.runners import BackendName
 from nser_mec.settings import MecSettings
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
 from nser_shared.errors import ConfigurationError

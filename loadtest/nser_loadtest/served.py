@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from nser_mec.backends import DEFAULT_BACKEND
+from nser_mec.checkpoints import load_checkpoints
 from nser_mec.engine import InferenceEngine
+from nser_mec.runners import DEFAULT_BACKEND
 from nser_shared.wire.labels import TASK_CLASSES, Task
 
 BATCH_WINDOWS = 64  # windows per forward pass: bounds memory
@@ -23,7 +24,7 @@ def load_engine(model: str, checkpoints: Path) -> InferenceEngine:
     """The MEC's engine for `model`'s two checkpoints in `checkpoints`, with the cascade off so
     that every window gets both tasks' probabilities (the served cascade skips the type model
     for windows it does not call screams; a report scores the type of every true scream)."""
-    return InferenceEngine.load(
+    return load_checkpoints(
         [model], DEFAULT_BACKEND, torch.get_num_threads(), cascade=False, checkpoint_dir=checkpoints
     )
 

@@ -23,12 +23,11 @@ from torch import nn
 
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
+from nser_models.served import ONNX_INPUT, ONNX_OUTPUT
 from nser_shared.errors import NserError
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
 from nser_shared.provenance import sha256_file
 from nser_shared.wire.labels import Task
-
-INPUT, OUTPUT = "features", "logits"
 
 
 def onnx_bytes(
@@ -45,9 +44,9 @@ def onnx_bytes(
             (example,),
             buffer,  # type: ignore[arg-type]  # file-like objects are accepted
             dynamo=False,
-            input_names=[INPUT],
-            output_names=[OUTPUT],
-            dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            input_names=[ONNX_INPUT],
+            output_names=[ONNX_OUTPUT],
+            dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
         )
     return buffer.getvalue()
 

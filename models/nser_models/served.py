@@ -10,3 +10,8 @@ supervisor, settings) need not import the networks.
 """
 
 SERVED_MODEL = "pooled-student"
+
+# The tensor names of every ONNX graph `nser export` writes (batch axis dynamic): input
+# (batch, 1, mels, frames) float32 features, output (batch, classes) logits. Here, free of torch,
+# so that the MEC serving those files needs no PyTorch.
+ONNX_INPUT, ONNX_OUTPUT = "features", "logits"

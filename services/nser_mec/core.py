@@ -13,15 +13,17 @@ import asyncio
 import gc
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from nser_mec.batcher import BatchingConfig, Classified, MicroBatcher
 from nser_mec.engine import InferenceEngine, ServedModel
 from nser_mec.errors import NotReadyError
 from nser_mec.metrics import MecMetrics
+from nser_mec.onnx_models import load_onnx
 from nser_mec.publisher import ResultPublisher
 from nser_mec.ratelimit import DeviceRateLimiter
 from nser_mec.settings import MecSettings
-from nser_shared.frontend.features import FeatureConfig
+from nser_shared.frontend.config import FeatureConfig
 from nser_shared.stream.results import ResultRecord, result_id_for
 from nser_shared.wire.windows import DecodedWindow
 
@@ -86,9 +88,17 @@ class ServingCore:
         """Load the models (off the event loop), start batching and publishing; the names of
         the models served."""
         s = self.settings
-        engine = await asyncio.to_thread(
-            InferenceEngine.load, s.models, s.backend, s.threads, s.cascade
-        )
+        if s.onnx_dir:
+            engine = await asyncio.to_thread(
+                load_onnx, Path(s.onnx_dir), s.models, s.threads, s.cascade
+            )
+        else:
+            # Imported here: it needs PyTorch, which the lean image (onnx_dir) does not have.
+            from nser_mec.checkpoints import load_checkpoints
+
+            engine = await asyncio.to_thread(
+                load_checkpoints, s.models, s.backend, s.threads, s.cascade
+            )
         batcher = MicroBatcher(
             engine,
             BatchingConfig(s.max_batch_size, s.max_queue_delay_us, s.max_queue_size),

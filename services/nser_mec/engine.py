@@ -1,31 +1,23 @@
 """The transport-free core of the MEC service: loaded models and the detection -> type cascade.
 
 `InferenceEngine.classify` is plain synchronous code over numpy arrays; the gRPC layer never
-touches a model and this module never touches gRPC.
+touches a model and this module never touches gRPC. The models come from the shipped
+checkpoints (`checkpoints.py`, with PyTorch) or from `nser export`'s ONNX files
+(`onnx_models.py`, without it).
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from nser_mec.backends import BackendName, Batch, Logits, Runner, make_runner
-from nser_models.architectures import MODEL_REGISTRY
-from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
+from nser_mec.runners import Batch, Logits, Runner
 from nser_models.served import SERVED_MODEL
 from nser_shared.errors import UnknownModelError
-from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig
-from nser_shared.provenance import sha256_file
+from nser_shared.frontend.config import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.stream.results import TaskOutcome
 from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +25,7 @@ class ServedModel:
     """One registered model, both tasks, on one backend."""
 
     name: str
-    version: str  # content hash of its two checkpoints
+    version: str  # content hash of its two checkpoints (model_version)
     runners: dict[Task, Runner]
 
 
@@ -74,42 +66,6 @@ class InferenceEngine:
         self.feature_config = feature_config
         self.cascade = cascade
         self.default_model = SERVED_MODEL if SERVED_MODEL in models else next(iter(models))
-
-    @classmethod
-    def load(
-        cls,
-        names: Sequence[str],
-        backend: BackendName,
-        threads: int,
-        cascade: bool = True,
-        checkpoint_dir: Path = SHIPPED_DIR,
-        feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
-    ) -> InferenceEngine:
-        """Load the shipped checkpoints of `names` for both tasks onto `backend`."""
-        example: Batch = np.zeros((1, *feature_config.shape), dtype=np.float32)
-        models: dict[str, ServedModel] = {}
-        for name in names:
-            if name not in MODEL_REGISTRY:
-                raise UnknownModelError(
-                    f"unknown model {name!r}; registered: {', '.join(MODEL_REGISTRY)}"
-                )
-            started = time.perf_counter()
-            runners: dict[Task, Runner] = {}
-            digest = hashlib.sha256()
-            for task in Task:
-                path = shipped_checkpoint(task, name, checkpoint_dir)
-                checkpoint = load_checkpoint(path, expected_features=feature_config)
-                runners[task] = make_runner(backend, checkpoint.build(), example, threads)
-                digest.update(sha256_file(path).encode())
-            models[name] = ServedModel(name, digest.hexdigest()[:12], runners)
-            log.info(
-                "loaded %s (version %s) on %s in %.0f ms",
-                name,
-                models[name].version,
-                backend.value,
-                (time.perf_counter() - started) * 1e3,
-            )
-        return cls(models, feature_config, cascade)
 
     def resolve(self, name: str) -> ServedModel:
         """The served model called `name` ("" is the default); UnknownModelError otherwise."""

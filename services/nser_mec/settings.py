@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nser_mec.backends import DEFAULT_BACKEND, BackendName
 from nser_mec.batcher import BatchingConfig
+from nser_mec.runners import DEFAULT_BACKEND, BackendName
 from nser_models.served import SERVED_MODEL
 from nser_shared import settings
 from nser_shared.errors import ConfigurationError
@@ -40,6 +40,12 @@ class MecSettings:
     )
     backend: BackendName = setting(
         "NSER_MEC_BACKEND", "onnxruntime, torchscript or eager", DEFAULT_BACKEND, parse=BackendName
+    )
+    onnx_dir: str = setting(
+        "NSER_MEC_ONNX_DIR",
+        "serve the ONNX files `nser export` wrote to this folder, without PyTorch "
+        "(backend onnxruntime); empty: the shipped checkpoints",
+        "",
     )
     # One intra-op thread: on 2 cores a second one made the student no faster and the tail
     # worse (docs/serving.md); raise it for the teacher on a bigger host.
@@ -137,6 +143,8 @@ class MecSettings:
             )
             if getattr(self, name) < low
         ]
+        if self.onnx_dir and self.backend is not BackendName.ONNXRUNTIME:
+            problems.append(f"onnx_dir needs backend onnxruntime, not {self.backend}")
         if self.port > 65535 or self.metrics_port > 65535:
             problems.append("ports must be <= 65535")
         if problems:

@@ -9,6 +9,7 @@ configured, models loaded and served, a window framed); a traceback names a miss
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -77,6 +78,7 @@ def mec() -> None:
             tls_cert=str(root / "server.pem"),
             tls_key=str(root / "server.key"),
             tls_client_ca=str(root / "ca.pem"),
+            onnx_dir=os.environ["NSER_MEC_ONNX_DIR"],  # as the image sets it
         )
         server = MecServer(settings)
         await server.start()

@@ -4,6 +4,7 @@ targets and the Grafana dashboard agree with the code, and the lean images stay 
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import itertools
 import json
@@ -59,6 +60,7 @@ from nser_up.scenarios import DEFAULT_SCENARIO, split_devices
 COMPOSE_DOC = load_compose()
 SERVICES: dict[str, dict[str, Any]] = COMPOSE_DOC["services"]
 DOCKERFILE = REPO / "docker" / "Dockerfile"
+IMAGES_SCRIPT = REPO / "scripts" / "docker_images.sh"
 STAGES = parse_dockerfile(DOCKERFILE)
 PROMETHEUS_YML = REPO / "docker" / "prometheus" / "prometheus.yml"
 GRAFANA = REPO / "docker" / "grafana"
@@ -93,7 +95,7 @@ def _settings_class(target: str) -> type:
 
 # Settings the compose topology fixes (hosts, ports, peers, models per instance, per-replica
 # names); every other setting of a service is passed through from the shell or .env.
-TOPOLOGY = {"host", "port", "metrics_port", "redis_url", "models", "consumer"}
+TOPOLOGY = {"host", "port", "metrics_port", "redis_url", "models", "consumer", "onnx_dir"}
 # Transport security is fixed too: TLS files and tokens in the credentials volume, never insecure.
 SECURITY = {
     "tls_cert", "tls_key", "tls_client_ca", "tokens_file", "webhook_secret_file",
@@ -155,8 +157,7 @@ def _effective_env(name: str) -> dict[str, str | None]:
 def _allowed_env(name: str) -> set[str]:
     target = _target(name)
     if target in ("mec", "decision", "nwdaf"):
-        extra = {"NSER_CHECKPOINT_DIR"} if target == "mec" else set()
-        return {s.env for s in _settings_table(target).values()} | extra | INTERPRETER_ENV
+        return {s.env for s in _settings_table(target).values()} | INTERPRETER_ENV
     if target == "credentials":
         return INTERPRETER_ENV
     if target == "sensing":
@@ -237,6 +238,11 @@ def test_every_copy_source_exists_and_is_sent_in_the_build_context() -> None:
                 assert source_stage in STAGES, f"COPY --from={source_stage}: no such stage"
                 continue
             for source in sources:
+                if source.startswith(".cache/"):  # made by the images script before a build
+                    folder = source.split("/${")[0]  # a build argument may pick a subfolder
+                    assert folder in IMAGES_SCRIPT.read_text(), f"nothing makes {folder}"
+                    assert not ignored(patterns, f"{folder}/x/y"), f"{folder} is not sent"
+                    continue
                 files = context_files(REPO, source)
                 assert files, f"stage {stage.name}: COPY {source}: nothing there"
                 left_out = [f for f in files if ignored(patterns, f)]
@@ -402,15 +408,16 @@ def test_sensing_containers_shape_their_own_uplink_and_the_client_does_not() -> 
 
 def _system_packages(image: str) -> list[str]:
     """The Debian packages scripts/docker_images.sh puts into nser/IMAGE."""
-    script = (REPO / "scripts" / "docker_images.sh").read_text()
+    script = IMAGES_SCRIPT.read_text()
     found = re.search(rf'^{image.upper()}_PACKAGES="([^"]+)"', script, re.MULTILINE)
     assert found is not None, f"scripts/docker_images.sh: no {image.upper()}_PACKAGES"
     return found.group(1).split(",")
 
 
 def test_system_images_are_the_ones_the_dockerfile_builds_on() -> None:
-    args = {line.split()[1].split("=")[0]: line.split()[1].split("=")[1]
-            for line in DOCKERFILE.read_text().splitlines() if line.startswith("ARG ")}  # fmt: skip
+    text = DOCKERFILE.read_text()
+    preamble = text[: text.index("\nFROM ")].splitlines()  # the global build arguments
+    args = dict(line.split()[1].split("=", 1) for line in preamble if line.startswith("ARG "))
     assert args == {"BASE_IMAGE": "nser/base:bookworm", "REDIS_IMAGE": "nser/redis:bookworm",
                     "PROMETHEUS_IMAGE": "nser/prometheus:bookworm"}  # fmt: skip
     assert "python3.11" in _system_packages("base")
@@ -663,15 +670,30 @@ def _installed_requirement_files(target: str) -> set[str]:
     return files
 
 
-def test_decision_and_analytics_images_do_not_install_torch() -> None:
-    for target in ("decision", "nwdaf"):
-        files = _installed_requirement_files(target)
-        assert files == {"docker/requirements/api.txt"}, f"{target} installs {files}"
-        pins = (REPO / "docker/requirements/api.txt").read_text().splitlines()
-        assert not [p for p in pins if p.split("==")[0].lower() in TORCH]
-        runs = " ".join(args for s in needs(STAGES, target) for args in STAGES[s].all("RUN"))
-        assert "torch" not in runs
-        assert "requirements.lock" not in runs
+@pytest.mark.parametrize(
+    ("target", "requirements"),
+    [("decision", "api.txt"), ("nwdaf", "api.txt"), ("credentials", "api.txt"), ("mec", "mec.txt")],
+)
+def test_serving_images_do_not_install_torch(target: str, requirements: str) -> None:
+    files = _installed_requirement_files(target)
+    assert files == {f"docker/requirements/{requirements}"}, f"{target} installs {files}"
+    pins = (REPO / f"docker/requirements/{requirements}").read_text().splitlines()
+    assert not [p for p in pins if p.split("==")[0].lower() in TORCH]
+    runs = " ".join(args for s in needs(STAGES, target) for args in STAGES[s].all("RUN"))
+    assert "torch" not in runs
+    assert "requirements.lock" not in runs
+
+
+def _exported_served_model(out: Path) -> Path:
+    from nser_models import export
+    from nser_models.checkpoint import SHIPPED_DIR
+    from nser_models.served import SERVED_MODEL
+
+    args = argparse.Namespace(
+        models=SERVED_MODEL, tasks="detection,type", checkpoints=SHIPPED_DIR, out=out
+    )
+    assert export.run(args) == 0
+    return out
 
 
 @pytest.mark.parametrize(
@@ -679,8 +701,8 @@ def test_decision_and_analytics_images_do_not_install_torch() -> None:
     [
         ("decision", "api.txt"),
         ("nwdaf", "api.txt"),
-        ("mec", "ml.txt"),
-        ("sensing", "ml.txt"),
+        ("mec", "mec.txt"),
+        ("sensing", "sensing.txt"),
         ("credentials", "api.txt"),
     ],
 )
@@ -692,9 +714,12 @@ def test_each_service_starts_with_only_the_packages_its_image_installs(
     sources = ["shared", "models", "services", "loadtest", "protos/generated"]
     path = ":".join([str(tmp_path / "site"), *(str(REPO / s) for s in sources)])
     probe = Path(__file__).with_name("lean_probe.py")
+    env = {"PYTHONPATH": path, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    if target == "mec":  # the image serves `nser export`'s files (scripts/docker_images.sh)
+        env["NSER_MEC_ONNX_DIR"] = str(_exported_served_model(tmp_path / "onnx"))
     done = subprocess.run(
         [sys.executable, "-S", str(probe), target],
-        env={"PYTHONPATH": path, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,7 +13,7 @@ import torch
 
 from nser_cli import main
 from nser_models.checkpoint import SHIPPED_DIR, load_checkpoint, shipped_checkpoint
-from nser_models.export import INPUT
+from nser_models.served import ONNX_INPUT
 from nser_shared.provenance import sha256_file
 from nser_shared.wire.labels import Task
 
@@ -35,7 +35,7 @@ def test_exported_networks_give_the_checkpoints_logits(tmp_path: Path) -> None:
         assert entry["checkpoint_sha256"] == sha256_file(source)
         eager = load_checkpoint(source).build().eval()(features).detach().numpy()
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        (exported,) = session.run(None, {INPUT: features.numpy()})
+        (exported,) = session.run(None, {ONNX_INPUT: features.numpy()})
         np.testing.assert_allclose(exported, eager, atol=1e-4)
 
 

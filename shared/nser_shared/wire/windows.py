@@ -24,7 +24,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from nser.v1 import mec_inference_pb2 as pb
 from nser_shared.errors import FeatureConfigMismatchError, InvalidFeatureWindowError
-from nser_shared.frontend.features import FeatureConfig
+from nser_shared.frontend.config import FeatureConfig
 from nser_shared.wire.device_ids import DEVICE_ID_RULE, is_device_id
 from nser_shared.wire.device_ids import DeviceKind as DeviceKind  # re-exported: its old home
 
