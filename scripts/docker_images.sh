@@ -18,8 +18,7 @@
 #    nothing is fetched while building.
 # 3. The served model and the teacher as ONNX files, .cache/onnx/{served,teacher} (`nser export`,
 #    with this checkout's .venv): the MEC images serve them without PyTorch.
-# 4. `docker compose build` of every service but the sensing groups, whose image still needs
-#    PyTorch's CPU wheels (not on PyPI; docs/deploy.md).
+# 4. `docker compose build`.
 #
 # Needs a Docker engine (scripts/docker_engine.sh) and mmdebstrap (installed here from Debian when
 # missing; root or sudo). DEBIAN_MIRROR overrides the Debian mirror (default deb.debian.org).
@@ -88,7 +87,8 @@ fi
 python=.venv/bin/python
 # pip wheel: wheels as they are on PyPI, and any sdist built here (the images have no compiler).
 "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps \
-  --wheel-dir "$WHEELHOUSE" -r docker/requirements/api.txt -r docker/requirements/mec.txt
+  --wheel-dir "$WHEELHOUSE" -r docker/requirements/api.txt -r docker/requirements/mec.txt \
+  -r docker/requirements/sensing.txt
 rm -f "$WHEELHOUSE"/nser-*.whl
 "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$WHEELHOUSE" .
 
@@ -103,6 +103,5 @@ rm -rf "$ONNX"
 if [ "${1:-}" != "--no-build" ]; then
   # The Redis password is not part of any image; compose only insists on it being set.
   export NSER_REDIS_PASSWORD=${NSER_REDIS_PASSWORD:-not-used-by-a-build}
-  # shellcheck disable=SC2046  # one word per service
-  docker compose build $(docker compose config --services | grep -v '^sensing-')
+  docker compose build
 fi

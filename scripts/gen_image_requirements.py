@@ -12,8 +12,8 @@ pinned to the lock's versions:
 - api.txt: the decision and analytics services and the credentials job. No torch: none
   imports it.
 - mec.txt: the MEC. No torch: it serves the ONNX files of `nser export` with ONNX Runtime.
-- sensing.txt: the sensing clients, with torch (their scenes and front end still need it; the
-  CUDA packages the lock's default torch pulls in are left out: the images run on the CPU).
+- sensing.txt: the sensing clients. No torch: they render scenes and compute the mel features
+  with numpy and scipy (nser_shared.frontend.mel_numpy).
 """
 
 from __future__ import annotations
@@ -39,15 +39,14 @@ ROOTS: dict[str, tuple[str, ...]] = {
         "protobuf", "redis", "httpx", "prometheus-client", "cryptography",
     ),
     "sensing": (
-        "torch", "torchaudio", "torchvision", "numpy", "scipy", "soundfile", "tqdm",
-        "grpcio", "grpcio-health-checking", "protobuf", "redis", "httpx", "prometheus-client",
-        "cryptography",
+        "numpy", "scipy", "soundfile", "grpcio", "grpcio-health-checking", "protobuf", "redis",
+        "httpx", "prometheus-client", "cryptography",
     ),
 }  # fmt: skip
 PURPOSE = {
     "api": "the decision, analytics and credentials images (no torch)",
     "mec": "the MEC image (no torch: it serves nser export's ONNX files)",
-    "sensing": "the sensing image (torch: CPU wheels, so no CUDA packages)",
+    "sensing": "the sensing image (no torch: numpy front end and scenes)",
 }
 # The images' interpreter is Debian bookworm's python3.11 (scripts/docker_images.sh): markers are
 # evaluated for it, not for the interpreter running this script.

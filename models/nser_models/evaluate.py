@@ -36,6 +36,7 @@ from nser_models.architectures import MODEL_REGISTRY, Classifier
 from nser_models.checkpoint import SHIPPED_DIR, Checkpoint, load_checkpoint, shipped_checkpoint
 from nser_models.data.clips import ClipRecord
 from nser_models.data.demand import load_demand_noise
+from nser_models.data.mixtures import mix_at_snr
 from nser_models.data.sources import load_source
 from nser_models.metrics import classification_metrics, predict_embeddings, predict_logits
 from nser_models.report import write_report
@@ -45,7 +46,6 @@ from nser_shared.errors import DatasetError, NserError
 from nser_shared.frontend.audio import read_audio
 from nser_shared.frontend.features import FeatureConfig, MelFrontEnd
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.sound.noise import mix_at_snr
 from nser_shared.wire.labels import TASK_CLASSES, Task
 
 log = logging.getLogger(__name__)

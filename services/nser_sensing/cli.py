@@ -29,7 +29,7 @@ from nser_sensing.metrics import first_error, summary_text
 from nser_sensing.transport import add_arguments as add_transport_arguments
 from nser_sensing.transport import resolve as resolve_transport
 from nser_shared.errors import NserError
-from nser_shared.frontend.features import WINDOW_HOP_S
+from nser_shared.frontend.config import WINDOW_HOP_S
 from nser_shared.links import DEFAULT_LINK_PROFILE, LINK_PROFILES, link_profile
 from nser_shared.sound.scenes import SCENES, scene_spec
 from nser_shared.wire.device_ids import fleet_device_ids

@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from nser_sensing.errors import DeviceConfigError
-from nser_shared.frontend.features import (
-    DEFAULT_FEATURE_CONFIG,
-    WINDOW_HOP_S,
-    FeatureConfig,
-    MelFrontEnd,
-)
+from nser_shared.frontend.config import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
+from nser_shared.frontend.mel_numpy import NumpyMelFrontEnd
 from nser_shared.links import LinkProfile, link_profile
 from nser_shared.sound.scenes import (
     SAMPLE_RATE,
@@ -192,9 +187,9 @@ class WindowFramer:
         self.hop_s = hop_s
         self.gate_dbfs = gate_dbfs
         self.config = config
-        self.front_end = MelFrontEnd(config)
-        with torch.inference_mode():  # the first call pays for lazy set-up: not a device's cost
-            self.front_end(torch.zeros(config.n_samples), config.sample_rate)
+        # numpy, not MelFrontEnd: the same features (within mel_numpy.TOLERANCE) without PyTorch,
+        # which the devices' image does not carry.
+        self.front_end = NumpyMelFrontEnd(config)
 
     def spans(self, track: AudioTrack, play_s: float | None = None) -> list[WindowSpan]:
         """The windows of the track, or of `play_s` seconds of it played in a loop."""
@@ -210,7 +205,5 @@ class WindowFramer:
         truth = track.truth(start, end)
         if self.gate_dbfs is not None and level < self.gate_dbfs:
             return FramedWindow(span, level, None, truth)
-        with torch.inference_mode():
-            mel = self.front_end(torch.from_numpy(np.ascontiguousarray(samples)), SAMPLE_RATE)
-        features: Features = mel.numpy().astype(np.float32, copy=False)  # (1, 128, 188)
+        features: Features = self.front_end(samples, SAMPLE_RATE)  # (1, 128, 188) float32
         return FramedWindow(span, level, features, truth)

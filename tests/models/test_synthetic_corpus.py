@@ -14,14 +14,10 @@ import torch
 from nser_cli import main as nser_main
 from nser_models.data.clips import ClipRecord, read_manifest, task_label
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
+from nser_models.data.mixtures import mix_at_snr
 from nser_models.data.synthetic import MANIFEST_NAME, CorpusConfig, generate_corpus, noise_path
 from nser_shared.errors import DatasetError, InvalidAudioError
-from nser_shared.sound.noise import (
-    NOISE_SAMPLE_RATE,
-    generate_noise,
-    mix_at_snr,
-    noise_categories,
-)
+from nser_shared.sound.noise import NOISE_SAMPLE_RATE, generate_noise, noise_categories
 from nser_shared.sound.voices import (
     MAX_CLIP_SECONDS,
     MIN_CLIP_SECONDS,

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from torch import Tensor
 
 from nser_models.data.clips import ClipRecord
-from nser_shared.errors import DatasetError
+from nser_shared.errors import DatasetError, InvalidAudioError
 from nser_shared.frontend.audio import read_audio
 from nser_shared.frontend.features import FeatureConfig
 from nser_shared.sound.noise import generate_noise, noise_categories
@@ -153,3 +154,49 @@ def scene_mixtures(
             audio = np.clip(window, -1.0, 1.0).astype(np.float32)
             out.append((record, label, audio))
     return out
+
+
+_SILENT_POWER = 1e-10  # -100 dBFS: below this a signal counts as silence
+
+
+def mix_at_snr(
+    clean: Tensor,
+    noise: Tensor,
+    snr_db: float,
+    generator: torch.Generator | np.random.Generator,
+) -> Tensor:
+    """`clean` plus a random chunk of `noise` scaled so that the mix has `snr_db`.
+
+    Both are 1-D at the same sample rate. The chunk starts at a random offset drawn from
+    `generator`; noise shorter than the clip is tiled. Signal power is measured over the whole
+    clip. A silent clip has no power to measure against: its power is taken as -100 dBFS, so it
+    stays practically silent. The result is not clipped.
+    """
+    if clean.dim() != 1 or noise.dim() != 1:
+        raise InvalidAudioError(
+            f"mix_at_snr wants 1-D audio, got {tuple(clean.shape)} and {tuple(noise.shape)}"
+        )
+    if clean.numel() == 0 or noise.numel() == 0:
+        raise InvalidAudioError("mix_at_snr got empty audio")
+    n, available = clean.shape[0], noise.shape[0]
+    if available < n:
+        noise = noise.repeat(math.ceil(n / available) + 1)
+        offset = _randint(generator, available)
+    else:
+        offset = _randint(generator, available - n + 1)
+    chunk = noise[offset : offset + n].to(torch.float64)
+    noise_power = float(chunk.pow(2).mean())
+    if noise_power < _SILENT_POWER:
+        if float(noise.to(torch.float64).pow(2).mean()) < _SILENT_POWER:
+            raise InvalidAudioError("the noise recording is silent")
+        return clean.clone()  # a silent stretch of real noise: there is nothing to add
+    signal_power = max(float(clean.to(torch.float64).pow(2).mean()), _SILENT_POWER)
+    gain = math.sqrt(signal_power / (noise_power * 10.0 ** (snr_db / 10.0)))
+    return (clean.to(torch.float64) + gain * chunk).to(clean.dtype)
+
+
+def _randint(generator: torch.Generator | np.random.Generator, high: int) -> int:
+    """A uniform integer in [0, high) from either kind of generator."""
+    if isinstance(generator, torch.Generator):
+        return int(torch.randint(0, high, (1,), generator=generator))
+    return int(generator.integers(0, high))

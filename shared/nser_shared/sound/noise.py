@@ -16,7 +16,7 @@ paper's five categories is imitated by layering the sources that dominate it:
 
 Noise that contains voices (cafe, office, bus) is the hard case for a scream detector, as in the
 paper, where cafe noise cost the student most. Every track is normalised to `NOISE_RMS_DBFS`;
-`mix_at_snr` sets the level that matters at mixing time.
+`nser_models.data.mixtures.mix_at_snr` sets the level that matters at mixing time.
 
 The building blocks (coloured noise, band-limited pulse trains, formant filters, a babbling
 talker, a synthetic room) live here, below the vocalisation synthesiser, so that the babble in
@@ -34,17 +34,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
-import torch
 from scipy import ndimage, signal
-from torch import Tensor
 
-from nser_shared.errors import DatasetError, InvalidAudioError
+from nser_shared.errors import DatasetError
 
 Signal = npt.NDArray[np.float64]
 
 NOISE_SAMPLE_RATE = 16000  # DEMAND's 16 kHz release
 NOISE_RMS_DBFS = -26.0
-_SILENT_POWER = 1e-10  # -100 dBFS: below this a signal counts as silence
 
 # F1-F4 of an adult male voice (Peterson & Barney 1952, rounded). Speakers scale them.
 VOWELS: dict[str, tuple[float, float, float, float]] = {
@@ -437,46 +434,3 @@ def generate_noise(
 
 
 # --- mixing -----------------------------------------------------------------------------------
-
-
-def mix_at_snr(
-    clean: Tensor,
-    noise: Tensor,
-    snr_db: float,
-    generator: torch.Generator | np.random.Generator,
-) -> Tensor:
-    """`clean` plus a random chunk of `noise` scaled so that the mix has `snr_db`.
-
-    Both are 1-D at the same sample rate. The chunk starts at a random offset drawn from
-    `generator`; noise shorter than the clip is tiled. Signal power is measured over the whole
-    clip. A silent clip has no power to measure against: its power is taken as -100 dBFS, so it
-    stays practically silent. The result is not clipped.
-    """
-    if clean.dim() != 1 or noise.dim() != 1:
-        raise InvalidAudioError(
-            f"mix_at_snr wants 1-D audio, got {tuple(clean.shape)} and {tuple(noise.shape)}"
-        )
-    if clean.numel() == 0 or noise.numel() == 0:
-        raise InvalidAudioError("mix_at_snr got empty audio")
-    n, available = clean.shape[0], noise.shape[0]
-    if available < n:
-        noise = noise.repeat(math.ceil(n / available) + 1)
-        offset = _randint(generator, available)
-    else:
-        offset = _randint(generator, available - n + 1)
-    chunk = noise[offset : offset + n].to(torch.float64)
-    noise_power = float(chunk.pow(2).mean())
-    if noise_power < _SILENT_POWER:
-        if float(noise.to(torch.float64).pow(2).mean()) < _SILENT_POWER:
-            raise InvalidAudioError("the noise recording is silent")
-        return clean.clone()  # a silent stretch of real noise: there is nothing to add
-    signal_power = max(float(clean.to(torch.float64).pow(2).mean()), _SILENT_POWER)
-    gain = math.sqrt(signal_power / (noise_power * 10.0 ** (snr_db / 10.0)))
-    return (clean.to(torch.float64) + gain * chunk).to(clean.dtype)
-
-
-def _randint(generator: torch.Generator | np.random.Generator, high: int) -> int:
-    """A uniform integer in [0, high) from either kind of generator."""
-    if isinstance(generator, torch.Generator):
-        return int(torch.randint(0, high, (1,), generator=generator))
-    return int(generator.integers(0, high))

@@ -26,11 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torchaudio
+from scipy import signal
 
 from nser_shared.errors import SceneError
-from nser_shared.frontend.audio import read_audio
+from nser_shared.frontend.audio import read_samples
 from nser_shared.sound.noise import generate_noise
 from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
 from nser_shared.wire.labels import TASK_CLASSES, Task, Valence
@@ -216,11 +215,12 @@ def audio_files(path: Path) -> list[Path]:
 
 def load_track(path: Path, seconds: float | None = None) -> AudioTrack:
     """A recorded file as a device's source: mono, 16 kHz, cut to `seconds` if given."""
-    waveform, rate = read_audio(path)  # (channels, samples)
-    mono = waveform.mean(dim=0)
+    samples, rate = read_samples(path)  # (channels, samples)
+    mono = samples.mean(axis=0, dtype=np.float64)
     if rate != SAMPLE_RATE:
-        mono = torchaudio.functional.resample(mono, rate, SAMPLE_RATE)
-    audio = mono.to(torch.float32).numpy()
+        factor = math.gcd(rate, SAMPLE_RATE)
+        mono = signal.resample_poly(mono, SAMPLE_RATE // factor, rate // factor)
+    audio = mono.astype(np.float32)
     if seconds is not None:
         audio = audio[: round(seconds * SAMPLE_RATE)]
     if len(audio) == 0:
