@@ -31,6 +31,7 @@ COMMANDS: dict[str, Command] = {
     "up": Command("nser_up.cli", "run the whole simulated 5G MEC network (the main job)"),
     "alerts": Command("nser_up.alerts_cli", "the alert history of a finished `nser up` run"),
     "chaos": Command("nser_up.chaos", "kill services under load; reconcile what was acknowledged"),
+    "compose-run": Command("nser_up.compose_run", "the network under docker compose, checked"),
     "serve": Command("nser_mec.cli", "run the MEC inference service (gRPC, metrics)"),
     "sense": Command("nser_sensing.cli", "simulate sensing devices sending feature windows"),
     "decision": Command("nser_decision.cli", "run the decision service (alerts, REST)"),
