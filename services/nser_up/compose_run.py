@@ -31,7 +31,9 @@ from typing import Any
 
 import httpx
 
+from nser_models.checkpoint import SHIPPED_DIR
 from nser_shared.errors import NserError
+from nser_shared.provenance import checkpoint_digests
 from nser_up.processes import client_ssl_context, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -313,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as folder:
         report = run_compose(args, Path(folder))
     command = " ".join(["nser compose-run", *sys.argv[2:]])
+    report["inputs"] = checkpoint_digests(SHIPPED_DIR)  # the models the images were made from
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compose-run.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "compose-run.md").write_text(markdown(report, command))
