@@ -67,16 +67,29 @@ def _die_with_parent() -> None:
 
 
 class Child:
-    """One child process with its output in `log_path`."""
+    """One child process with its output in `log_path`, run `nice` steps below this one's
+    CPU priority (0: the same)."""
 
     def __init__(
-        self, name: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        args: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        nice: int = 0,
     ) -> None:
         self.name = name
         self.args = list(args)
         self.log_path = log_path
         self.env = dict(env or {})  # added to this process's environment (secrets go here)
+        self.nice = nice
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _before_exec(self) -> None:
+        _die_with_parent()
+        if self.nice:
+            os.nice(self.nice)
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +99,7 @@ class Child:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-                preexec_fn=_die_with_parent,
+                preexec_fn=self._before_exec,
             )
 
     def alive(self) -> bool:

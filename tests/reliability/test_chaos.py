@@ -29,9 +29,9 @@ def test_twenty_thousand_windows_under_kills_lose_nothing(tmp_path: Path) -> Non
     assert counts["windows"] >= WINDOWS
     assert (counts["lost"], counts["duplicated_alerts"]) == (0, 0)
     assert (counts["applied_twice"], counts["undecided"]) == (0, 0)
-    # Devices retry a window for 9-18 s; a MEC restart under this load can take as long, so
-    # some windows are given up on (never acknowledged); most outlast the outages.
-    assert counts["acknowledged"] >= 0.6 * counts["windows"]
+    # Devices retry a window for 9-18 s and a service is back within seconds (the devices run
+    # below the services' CPU priority), so nearly every window outlasts the outages.
+    assert counts["acknowledged"] >= 0.9 * counts["windows"]
     assert counts["alerts"] > 0
     assert {kill["service"] for kill in report["kills"]} == SERVICES
     assert all(r["kills"] > 0 and r["max_s"] < 60 for r in report["recovery"].values())
