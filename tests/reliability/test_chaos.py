@@ -4,6 +4,7 @@ nothing acknowledged may be lost and no alert duplicated."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,13 @@ WINDOWS = 20_000
 
 @pytest.mark.slow
 def test_twenty_thousand_windows_under_kills_lose_nothing(tmp_path: Path) -> None:
-    args = ["chaos", "--windows", str(WINDOWS), "--devices", "60", "--hop", "0.4",
-            "--kill-every", "4", "--seed", "11", "--insecure", "--out", str(tmp_path)]  # fmt: skip
-    run = subprocess.run([*NSER, *args], capture_output=True, text=True, timeout=1200)
+    args = ["chaos", "--windows", str(WINDOWS), "--devices", "80", "--hop", "0.4",
+            "--kill-every", "4", "--scene-loop", "10", "--seed", "11", "--insecure",
+            "--out", str(tmp_path)]  # fmt: skip
+    # A killed replica's results are taken over after 5 s idle, not 30: the run drains sooner,
+    # and a replica slow under load has results claimed from it, which must not apply twice.
+    env = {**os.environ, "NSER_DECISION_CLAIM_IDLE_MS": "5000"}
+    run = subprocess.run([*NSER, *args], capture_output=True, text=True, timeout=1200, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads((tmp_path / "chaos.json").read_text())
     counts = report["counts"]

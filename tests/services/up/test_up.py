@@ -136,7 +136,9 @@ SERVICES = ("redis-server", "nser_mec", "nser_nwdaf", "nser_decision")
 
 @pytest.mark.slow
 def test_every_service_killed_is_restarted_and_the_run_goes_on(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "40", "--no-prometheus", "--insecure")
+    up = _start_up(
+        tmp_path, "--duration", "25", "--scene-loop", "6", "--no-prometheus", "--insecure"
+    )
     children = _wait_for_devices(up)
     for service in SERVICES:  # one after the other, each back before the next is killed
         pid = next(pid for pid, cmd in _children(up.pid).items() if service in cmd)
