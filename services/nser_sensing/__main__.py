@@ -9,8 +9,8 @@ import sys
 # and twice the CPU per window showed in a profile. Set before numpy is first imported.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from nser_sensing import cli  # noqa: E402
-from nser_shared.command import run_command  # noqa: E402
+from nser_sensing import cli
+from nser_shared.command import run_command
 
 if __name__ == "__main__":
     sys.exit(run_command("nser sense", cli))

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 DEVICE_CONNECT_TIMEOUT_S = 60.0
 # The simulated devices stand for phones and watches elsewhere: on this one host they run below
 # the network's services in CPU priority, so that a loaded run does not starve a restarting MEC
-# of the CPU that its own machine would have (under chaos, a MEC's kill -9 recovery took 29 s, not 6).
+# of the CPU its own machine would have (under chaos, a MEC's kill -9 recovery took 29 s, not 6).
 DEVICE_NICE = 10
 # Decision webhooks and NWDAF notifications go out signed, with the one key (webhook.secret).
 SIGNING_KEY_OPTION = {
@@ -227,8 +227,9 @@ class Network:
                 args += ["--sent-log", str(c.sent_log(scene))]
             if c.scene_loop_s is not None:
                 args += ["--loop", f"{c.scene_loop_s:g}"]
-            child = Child(f"sensing ({scene})", args, self.logs / f"sense-{scene}.log",
-                          nice=DEVICE_NICE)
+            child = Child(
+                f"sensing ({scene})", args, self.logs / f"sense-{scene}.log", nice=DEVICE_NICE
+            )
             self.sensing.append((scene, child))
             self._start(child, supervised=False)
 
