@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -37,12 +38,47 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nser_shared.security.dev_pki import PkiLayout
 from nser_shared.security.redis_url import redact_url, with_password
 
+# Ports for children are drawn below the kernel's ephemeral range. A port the kernel picks
+# (bind to port 0) comes from that range, which is also where every outgoing connection's
+# source port comes from: between the pick and the child's bind, a client connection of the
+# parent could take it ("Address already in use", seen in CI). Below the range only listeners
+# compete, and each pick is checked free and never handed out twice by this process.
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000
+_given_ports: set[int] = set()
+_port_rng = random.Random()
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return low if low > _LOWEST_PORT + 1000 else None
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A loopback port free now, for a child to listen on."""
+    low = _ephemeral_low()
+    if low is not None:
+        for _ in range(100):
+            port = _port_rng.randrange(_LOWEST_PORT, low)
+            if port not in _given_ports and _bindable(port):
+                _given_ports.add(port)
+                return port
+    with socket.socket() as sock:  # no ephemeral range known (not Linux): the kernel's pick
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        picked: int = sock.getsockname()[1]
+        return picked
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
