@@ -33,7 +33,7 @@ from nser_sensing.devices import WindowFramer, build_devices
 from nser_shared.errors import NserError
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, WINDOW_HOP_S, FeatureConfig
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.sound.scenes import SCENES, scene_spec
+from nser_shared.sound.scenes import SCENES, RecordedClips, scene_spec
 from nser_shared.wire.labels import TASK_CLASSES, Task
 from nser_shared.wire.windows import DeviceKind, PayloadDtype, decode_window, encode_window
 
@@ -50,14 +50,22 @@ class LabelledWindows:
 
 
 def scene_windows(
-    scenes: list[str], devices: int, seconds: float, hop_s: float, seed: int
+    scenes: list[str],
+    devices: int,
+    seconds: float,
+    hop_s: float,
+    seed: int,
+    recorded: RecordedClips | None = None,
 ) -> LabelledWindows:
-    """Every window of `devices` devices per scene, labelled with the scenes' ground truth."""
+    """Every window of `devices` devices per scene, labelled with the scenes' ground truth;
+    `recorded`: real clips the scenes play beside their synthetic events."""
     framer = WindowFramer(hop_s=hop_s)
     negative_or_positive = TASK_CLASSES[Task.TYPE]
     features, detection, type_ = [], [], []
     for scene in scenes:
-        for device in build_devices(devices, scene=scene, seconds=seconds, seed=seed):
+        for device in build_devices(
+            devices, scene=scene, seconds=seconds, seed=seed, recorded=recorded
+        ):
             for span in framer.spans(device.track):
                 window = framer.frame(device.track, span)
                 truth = window.truth

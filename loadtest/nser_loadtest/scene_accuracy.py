@@ -35,10 +35,11 @@ from nser_loadtest.served import load_engine, served_probabilities
 from nser_mec.engine import InferenceEngine
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, shipped_checkpoint
+from nser_models.data.real_corpus import recorded_clips
 from nser_shared.errors import NserError
 from nser_shared.frontend.features import WINDOW_HOP_S
 from nser_shared.provenance import checkpoint_digests
-from nser_shared.sound.scenes import SCENES, scene_spec
+from nser_shared.sound.scenes import SCENES, RecordedClips, scene_spec
 from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task, Valence
 
 SCREAM_COLUMN = TASK_CLASSES[Task.DETECTION].index(SCREAM)
@@ -114,11 +115,14 @@ def measure(
     seeds: list[int],
     checkpoints: Path,
     evidence_thresholds: tuple[float, ...] = (),
+    recorded: RecordedClips | None = None,
 ) -> dict[str, Any]:
     rows: dict[str, dict[str, Any]] = {m: {} for m in models}
     engines = {m: load_engine(m, checkpoints) for m in models}
     for scene in scenes:
-        per_seed = [scene_windows([scene], devices, seconds, WINDOW_HOP_S, seed) for seed in seeds]
+        per_seed = [
+            scene_windows([scene], devices, seconds, WINDOW_HOP_S, seed, recorded) for seed in seeds
+        ]
         windows = LabelledWindows(
             per_seed[0].source,
             torch.cat([w.features for w in per_seed]),
@@ -135,6 +139,9 @@ def measure(
         "seconds_per_device": seconds,
         "seeds": seeds,
         "checkpoints": _shown(checkpoints),
+        "recorded_clips": (
+            {kind: len(clips) for kind, clips in recorded.clips.items()} if recorded else None
+        ),
         "policy": {
             name: getattr(Policy, name)
             for name in (
@@ -156,6 +163,22 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:g} s"
 
 
+def _recorded_lines(counts: dict[str, int] | None) -> list[str]:
+    if not counts:
+        return ["Synthetic events only.", ""]
+    pool = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    shares = "; ".join(
+        f"{scene}: " + ", ".join(f"{kind} {w:g}" for kind, w in spec.recorded.items())
+        for scene, spec in SCENES.items()
+        if spec.recorded
+    )
+    return [
+        f"Recorded clips play beside the synthetic events (pool: {pool}; relative shares "
+        f"beside the synthetic emotions, scenes.py: {shares}).",
+        "",
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     policy = report["policy"]
     lines = [
@@ -173,6 +196,7 @@ def markdown(report: dict[str, Any]) -> str:
         "time to alert: median over those devices of the seconds from the first alerting "
         "window to the alert.",
         "",
+        *_recorded_lines(report.get("recorded_clips")),
         "| model | scene | windows | true screams | detection acc | non-screams called "
         "screams | type acc (true screams) | mean P(negative), true screams | alerting windows "
         "| devices alerted | time to alert |",
@@ -249,6 +273,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=SHIPPED_DIR,
         help="folder of <task>-<model>.pt checkpoints",
     )
+    parser.add_argument(
+        "--real",
+        type=Path,
+        help="the real-audio corpus (nser corpus real): its cries, speech and laughs play in "
+        "the scenes beside the synthetic events",
+    )
+    parser.add_argument(
+        "--real-packages",
+        default="",
+        help="only these packages' clips (comma-separated), e.g. those a model never heard",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -290,7 +325,13 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if not all(math.isfinite(t) and t >= 0 for t in sweep):
         raise NserError(f"--evidence-thresholds must be >= 0, got {args.evidence_thresholds!r}")
-    report = measure(models, scenes, args.devices, args.duration, seeds, args.checkpoints, sweep)
+    packages = [p.strip() for p in args.real_packages.split(",") if p.strip()] or None
+    if packages is not None and args.real is None:
+        raise NserError("--real-packages needs --real DIR")
+    recorded = recorded_clips(args.real, packages) if args.real is not None else None
+    report = measure(
+        models, scenes, args.devices, args.duration, seeds, args.checkpoints, sweep, recorded
+    )
     report["command"] = "nser scene-accuracy " + " ".join(sys.argv[2:])
     report["inputs"] = checkpoint_digests(args.checkpoints)
     args.out.mkdir(parents=True, exist_ok=True)

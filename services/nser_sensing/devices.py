@@ -22,6 +22,7 @@ from nser_shared.links import LinkProfile, link_profile
 from nser_shared.sound.scenes import (
     SAMPLE_RATE,
     AudioTrack,
+    RecordedClips,
     WindowTruth,
     audio_files,
     load_track,
@@ -64,6 +65,7 @@ def build_devices(
     seed: int = 0,
     first_index: int = 0,
     loop_s: float | None = None,
+    recorded: RecordedClips | None = None,
 ) -> list[Device]:
     """`count` devices hearing `scene` (default 30 s) or the audio file(s) at `audio`.
 
@@ -72,6 +74,8 @@ def build_devices(
 
     Devices are numbered from `first_index`, so several processes can simulate one fleet
     without sharing a device id.
+
+    `recorded`: real clips a scene plays among its synthetic events (scenes.py).
 
     Kinds, cells and link profiles are dealt out round-robin by device index; with a folder of
     files, device i plays file i modulo the number of files (whole, or its first `seconds`).
@@ -97,7 +101,7 @@ def build_devices(
     devices = []
     for i in range(first_index, first_index + count):
         if scene is not None:
-            track = render_scene(scene, seed, i, 30.0 if track_s is None else track_s)
+            track = render_scene(scene, seed, i, 30.0 if track_s is None else track_s, recorded)
         else:
             track = load_track(files[i % len(files)], track_s)
         kind = kinds[i % len(kinds)]

@@ -51,6 +51,8 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         (["--checkpoints", "/nonexistent"], "checkpoint folder not found"),
         (["--evidence-thresholds", "1,x"], "comma-separated numbers"),
         (["--evidence-thresholds", "-1"], "must be >= 0"),
+        (["--real-packages", "0ad-data"], "--real-packages needs --real DIR"),
+        (["--real", "/nonexistent"], "manifest not found: /nonexistent"),
     ],
 )
 def test_bad_arguments_are_refused(

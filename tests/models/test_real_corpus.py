@@ -16,7 +16,13 @@ import soundfile
 
 from nser_cli import main
 from nser_models.data import real_corpus
-from nser_models.data.real_corpus import TableRow, build_corpus, label_package, read_table
+from nser_models.data.real_corpus import (
+    TableRow,
+    build_corpus,
+    label_package,
+    read_table,
+    recorded_clips,
+)
 from nser_models.data.real_families import FAMILIES, PACKAGES, SoundClass
 from nser_models.data.sources import load_source
 from nser_shared.errors import DatasetError
@@ -203,6 +209,28 @@ def test_build_writes_16k_wavs_and_a_manifest_and_skips_changed_bytes(tmp_path: 
     loaded = load_source(f"real:{tmp_path / 'out'}")
     assert [r.clip_id for r in loaded] == [r.clip_id for r in report.records]
     assert not (tmp_path / "out" / ".unpacked").exists()
+
+
+@needs_dpkg
+def test_recorded_clips_group_cries_speech_and_laughs_for_the_scenes(tmp_path: Path) -> None:
+    debs = make_deb(tmp_path, "redeclipse-data")
+    rows = label_package(PACKAGES["redeclipse-data"], tmp_path / "tree")
+    build_corpus(tmp_path / "out", debs, rows, ["redeclipse-data"])
+    recorded = recorded_clips(tmp_path / "out")
+    # pain2 is a cry, fight an announcer's line, haha a laugh; the wind is no vocal sound.
+    assert {k: len(v) for k, v in recorded.clips.items()} == {
+        "recorded-scream": 1,
+        "recorded-speech": 1,
+        "recorded-laugh": 1,
+    }
+    (cry,) = recorded.clips["recorded-scream"]
+    assert cry.dtype == np.float32
+    assert len(cry) == pytest.approx(0.8 * 16000, rel=0.05)  # trimmed to the audible tone
+    assert (
+        recorded_clips(tmp_path / "out", ["redeclipse-data"]).clips.keys() == recorded.clips.keys()
+    )
+    with pytest.raises(DatasetError, match="no clips of the packages"):
+        recorded_clips(tmp_path / "out", ["0ad-data"])
 
 
 @needs_dpkg

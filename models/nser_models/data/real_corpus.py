@@ -40,6 +40,7 @@ import torch
 import torchaudio
 
 from nser_models.data.clips import ClipRecord, read_manifest, write_manifest
+from nser_models.data.mixtures import load_audible
 from nser_models.data.real_families import (
     ARCHIVE_SUFFIXES,
     AUDIO_SUFFIXES,
@@ -50,6 +51,8 @@ from nser_models.data.real_families import (
     SoundClass,
 )
 from nser_shared.errors import DatasetError
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.sound.scenes import RECORDED_KINDS, RecordedClips
 from nser_shared.wire.labels import Valence
 
 log = logging.getLogger(__name__)
@@ -458,3 +461,28 @@ def _selected(names: Sequence[str] | None) -> list[Package]:
             f"unknown packages {unknown}; the corpus uses only: {', '.join(PACKAGES)}"
         )
     return [PACKAGES[n] for n in names]
+
+
+def recorded_clips(path: Path, packages: Sequence[str] | None = None) -> RecordedClips:
+    """The corpus's cries, speech lines and laughs (of `packages`, default all) as the clips a
+    scene may play (scenes.RecordedClips), each trimmed to where it is audible."""
+    records = [r for r in load_real(path) if packages is None or r.source in packages]
+    if packages is not None and not records:
+        raise DatasetError(f"{path}: no clips of the packages {', '.join(packages)}")
+    kinds: dict[str, list[Audio]] = {kind: [] for kind in RECORDED_KINDS}
+    for record in records:
+        kind = _recorded_kind(record)
+        if kind is not None:
+            kinds[kind].append(load_audible(record, DEFAULT_FEATURE_CONFIG))
+    return RecordedClips({kind: tuple(clips) for kind, clips in kinds.items()})
+
+
+def _recorded_kind(record: ClipRecord) -> str | None:
+    sound_class = sound_class_of(record)
+    if sound_class is SoundClass.SCREAM:
+        return "recorded-scream"
+    if sound_class is SoundClass.SPEECH:
+        return "recorded-speech"
+    if sound_class is SoundClass.VOCALISATION and record.valence is Valence.POSITIVE:
+        return "recorded-laugh"
+    return None

@@ -10,6 +10,12 @@ it is audible, and mixed in at an SNR drawn from the scene's range relative to t
 is one long track per (noise category, seed), rotated by a per-device offset, so devices in the
 same scene hear the same kind of place without paying for a new track each.
 
+Recorded clips (`RecordedClips`): a scene may also play real recordings among its synthetic
+events, in the shares its `recorded` table gives (a recorded pain or death cry at the assault,
+recorded speech and laughter at the party and at home). The caller hands them in (`nser
+scene-accuracy --real DIR` reads the real-audio corpus); without them a scene is rendered
+exactly as before, sample for sample.
+
 Window truth (`window_truth`): a scream event overlapping the window by at least
 `SCREAM_MIN_OVERLAP_S` makes it a scream window with that event's valence (the scream with the
 most overlap wins, and a scream wins over a longer non-scream, since missing it is what
@@ -20,7 +26,8 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +38,7 @@ from scipy import signal
 from nser_shared.errors import SceneError
 from nser_shared.frontend.audio import read_samples
 from nser_shared.sound.noise import generate_noise
-from nser_shared.sound.voices import VOCAL_CLASSES, make_speaker, synthesise_clip
+from nser_shared.sound.voices import VOCAL_CLASSES, VocalClass, make_speaker, synthesise_clip
 from nser_shared.wire.labels import TASK_CLASSES, Task, Valence
 
 SAMPLE_RATE = 16000
@@ -50,6 +57,17 @@ class SceneSpec:
     emotions: dict[str, float]  # emotion (VOCAL_CLASSES) -> relative frequency
     gap_s: tuple[float, float]  # silence between events, drawn uniformly
     snr_db: tuple[float, float]  # event level over the bed, drawn uniformly
+    # recorded kind (RECORDED_KINDS) -> relative frequency beside `emotions`, when clips are given
+    recorded: dict[str, float] = field(default_factory=dict)
+
+
+# What a recorded clip is as an event. The real corpus's cries are pain, dying and screaming
+# sounds: negative screams. Speech and laughs are what their synthetic kin are.
+RECORDED_KINDS: dict[str, VocalClass] = {
+    "recorded-scream": VOCAL_CLASSES["pain"],
+    "recorded-speech": VOCAL_CLASSES["babble"],
+    "recorded-laugh": VOCAL_CLASSES["laugh"],
+}
 
 
 SCENES: dict[str, SceneSpec] = {
@@ -60,6 +78,7 @@ SCENES: dict[str, SceneSpec] = {
         emotions={"sigh": 0.45, "babble": 0.35, "gasp": 0.2},
         gap_s=(4.0, 12.0),
         snr_db=(15.0, 30.0),
+        recorded={"recorded-speech": 0.4},
     ),
     "party": SceneSpec(
         "a party: crowd babble and clinking glasses, laughter and joyful screams",
@@ -68,6 +87,7 @@ SCENES: dict[str, SceneSpec] = {
         emotions={"laugh": 0.35, "joy": 0.3, "surprise": 0.2, "triumph": 0.15},
         gap_s=(1.0, 5.0),
         snr_db=(6.0, 20.0),
+        recorded={"recorded-speech": 0.3, "recorded-laugh": 0.15},
     ),
     "assault": SceneSpec(
         "an assault in the street: traffic and passers-by, fearful, pained and angry screams "
@@ -77,6 +97,7 @@ SCENES: dict[str, SceneSpec] = {
         emotions={"fear": 0.35, "pain": 0.25, "anger": 0.2, "cry": 0.2},
         gap_s=(1.0, 5.0),
         snr_db=(6.0, 20.0),
+        recorded={"recorded-scream": 0.4},
     ),
 }
 
@@ -86,6 +107,21 @@ def scene_spec(name: str) -> SceneSpec:
         return SCENES[name]
     except KeyError:
         raise SceneError(f"unknown scene {name!r}; choose one of: {', '.join(SCENES)}") from None
+
+
+@dataclass(frozen=True)
+class RecordedClips:
+    """Recorded clips by kind (RECORDED_KINDS): 16 kHz mono float32, each trimmed to where it
+    is audible. A kind with no clips is not played."""
+
+    clips: Mapping[str, tuple[Audio, ...]]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.clips) - set(RECORDED_KINDS))
+        if unknown:
+            raise SceneError(
+                f"unknown recorded kinds {unknown}; choose from: {', '.join(RECORDED_KINDS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -164,8 +200,15 @@ def _rms(x: Audio) -> float:
     return math.sqrt(float(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
-def render_scene(name: str, seed: int, device_index: int, seconds: float = 30.0) -> AudioTrack:
-    """The scene `name` as heard by device `device_index`, `seconds` long."""
+def render_scene(
+    name: str,
+    seed: int,
+    device_index: int,
+    seconds: float = 30.0,
+    recorded: RecordedClips | None = None,
+) -> AudioTrack:
+    """The scene `name` as heard by device `device_index`, `seconds` long; with `recorded`,
+    real clips play among the synthetic events in the shares of the scene's `recorded` table."""
     spec = scene_spec(name)
     n = round(seconds * SAMPLE_RATE)
     scene_code = zlib.crc32(name.encode()) % 1000
@@ -175,23 +218,32 @@ def render_scene(name: str, seed: int, device_index: int, seconds: float = 30.0)
     audio = np.resize(np.roll(bed, -offset), n).astype(np.float64)
     bed_rms = 10.0 ** (spec.noise_dbfs / 20.0)
     audio *= bed_rms / max(_rms(bed), 1e-12)
-    emotions = list(spec.emotions)
-    weights = np.array([spec.emotions[e] for e in emotions]) / sum(spec.emotions.values())
+    shares = dict(spec.emotions)
+    if recorded is not None:
+        shares |= {k: w for k, w in spec.recorded.items() if recorded.clips.get(k)}
+    emotions = list(shares)
+    weights = np.array([shares[e] for e in emotions]) / sum(shares.values())
     events: list[SceneEvent] = []
     cursor = rng.uniform(0.0, spec.gap_s[1])
     while True:
         emotion = emotions[int(rng.choice(len(emotions), p=weights))]
-        voice = 10_000 + device_index * VOICES_PER_DEVICE + int(rng.integers(VOICES_PER_DEVICE))
-        index = scene_code * 10_000 + len(events)
-        clip, _ = synthesise_clip(seed, make_speaker(seed, voice), voice, index, emotion, 0.0)
-        first, last = _active_span(clip)
-        clip = clip[first:last]
+        if emotion in RECORDED_KINDS:
+            assert recorded is not None  # only then are recorded kinds drawn
+            pool = recorded.clips[emotion]
+            clip = pool[int(rng.integers(len(pool)))]
+            kind = RECORDED_KINDS[emotion]
+        else:
+            voice = 10_000 + device_index * VOICES_PER_DEVICE + int(rng.integers(VOICES_PER_DEVICE))
+            index = scene_code * 10_000 + len(events)
+            clip, _ = synthesise_clip(seed, make_speaker(seed, voice), voice, index, emotion, 0.0)
+            first, last = _active_span(clip)
+            clip = clip[first:last]
+            kind = VOCAL_CLASSES[emotion]
         start = round(cursor * SAMPLE_RATE)
         if start + len(clip) > n:
             break
         gain = bed_rms * 10.0 ** (rng.uniform(*spec.snr_db) / 20.0) / max(_rms(clip), 1e-12)
         audio[start : start + len(clip)] += gain * clip
-        kind = VOCAL_CLASSES[emotion]
         end_s = (start + len(clip)) / SAMPLE_RATE
         events.append(SceneEvent(start / SAMPLE_RATE, end_s, emotion, kind.is_scream, kind.valence))
         cursor = end_s + rng.uniform(*spec.gap_s)

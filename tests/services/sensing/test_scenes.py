@@ -13,6 +13,7 @@ from nser_shared.frontend.audio import write_audio
 from nser_shared.sound.scenes import (
     SAMPLE_RATE,
     SCENES,
+    RecordedClips,
     SceneEvent,
     audio_files,
     load_track,
@@ -139,3 +140,63 @@ def test_bad_audio_paths_are_refused_clearly(tmp_path: Path, name: str, message:
     (tmp_path / "empty").mkdir()
     with pytest.raises(SceneError, match=message):
         audio_files(tmp_path / name)
+
+
+def _tone(hz: float, seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_without_recorded_clips_a_scene_is_rendered_as_before() -> None:
+    plain = render_scene("assault", seed=2, device_index=1, seconds=20.0)
+    empty = RecordedClips({"recorded-scream": ()})  # a kind with no clips is not played
+    assert render_scene("assault", 2, 1, 20.0, empty).events == plain.events
+    np.testing.assert_array_equal(render_scene("assault", 2, 1, 20.0, empty).audio, plain.audio)
+    # As rendered before recorded clips existed (the audio's sha256 was the same too).
+    assert [(e.emotion, round(e.start_s, 3)) for e in plain.events or ()] == [
+        ("pain", 3.253),
+        ("pain", 7.675),
+        ("pain", 14.861),
+    ]
+
+
+def test_recorded_clips_play_with_the_truth_of_their_kind() -> None:
+    recorded = RecordedClips(
+        {
+            "recorded-scream": (_tone(700.0, 1.0),),
+            "recorded-speech": (_tone(200.0, 1.5),),
+            "recorded-laugh": (_tone(1200.0, 0.8),),
+        }
+    )
+    tracks = {
+        s: render_scene(s, seed=0, device_index=0, seconds=45.0, recorded=recorded) for s in SCENES
+    }
+    for scene, track in tracks.items():
+        events = track.events or ()
+        played = {e.emotion for e in events} - set(SCENES[scene].emotions)
+        assert played, scene
+        assert played <= set(SCENES[scene].recorded), scene  # only the kinds the scene names
+        for event in events:
+            if event.emotion == "recorded-scream":
+                assert event.is_scream
+                assert event.valence is Valence.NEGATIVE
+                assert event.end_s - event.start_s == pytest.approx(1.0, abs=1e-3)
+            elif event.emotion in ("recorded-speech", "recorded-laugh"):
+                assert not event.is_scream
+    assault = tracks["assault"]
+    cry = next(e for e in assault.events or () if e.emotion == "recorded-scream")
+    truth = assault.truth(cry.start_s, cry.start_s + 3.0)
+    assert truth is not None
+    assert truth.is_scream
+    assert truth.valence is Valence.NEGATIVE
+    # The clip is in the audio: its tone dominates the spectrum over the event.
+    span = assault.audio[round(cry.start_s * SAMPLE_RATE) : round(cry.end_s * SAMPLE_RATE)]
+    spectrum = np.abs(np.fft.rfft(span))
+    assert np.fft.rfftfreq(len(span), 1 / SAMPLE_RATE)[spectrum.argmax()] == pytest.approx(
+        700.0, abs=2.0
+    )
+
+
+def test_unknown_recorded_kinds_are_refused() -> None:
+    with pytest.raises(SceneError, match="unknown recorded kinds"):
+        RecordedClips({"recorded-cough": (_tone(300.0, 0.5),)})
