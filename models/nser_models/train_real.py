@@ -87,8 +87,11 @@ class RealRecipe:
     lr: dict[str, float] | None = None  # per model; None: LR
     # Every epoch runs and the last weights are kept: the validation speakers (a slice of the
     # training packages) picked epoch 1 or 2, long before the models had learned the real clips.
-    windows_per_scream: int = 6  # cries are one clip in seven: drawn more often
-    windows_per_other: int = 1
+    # Each draw is a fresh placement, bed and perturbation of the clip. Three times the draws
+    # of the first recipes (6 and 1) for a third of the epochs: the same number of steps, more
+    # variety; a pooled student on hard labels rose from 0.837 to 0.869 pooled AUC on the folds.
+    windows_per_scream: int = 18  # cries are one clip in seven: drawn more often
+    windows_per_other: int = 3
     synthetic_clips: int = 200  # of the synthetic training split, beside the real clips
     val_fraction: float = 0.15  # of the training packages' speakers: the logged validation loss
     test_snr_db: float = 20.0
@@ -104,8 +107,9 @@ class RealRecipe:
 
 # The two fine-tuned networks at 3e-4: at 1e-3 for 4 epochs the teacher's validation loss
 # jumped from epoch to epoch and its held-out AUC fell below its starting checkpoint's; at 3e-4
-# its validation AUC (a slice of the training packages' speakers) rose to epoch 15.
-EPOCHS = {TEACHER: 15, BASELINE: 10, STUDENT: 30, POOLED_STUDENT: 30}
+# its validation AUC (a slice of the training packages' speakers) rose to epoch 15 of the
+# first windows. With three times the windows per clip, a third of those epochs.
+EPOCHS = {TEACHER: 5, BASELINE: 4, STUDENT: 10, POOLED_STUDENT: 10}
 LR = {TEACHER: 3e-4, BASELINE: 3e-4, STUDENT: 1e-3, POOLED_STUDENT: 1e-3}
 
 
@@ -506,7 +510,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=d.seed, help="seed of the windows and the training"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="one epoch per model, 100 synthetic clips: a smoke run"
+        "--quick",
+        action="store_true",
+        help="one epoch per model, 100 synthetic clips, 2 windows a cry: a smoke run",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
 
@@ -519,7 +525,13 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     recipe = RealRecipe(folds=args.folds, seed=args.seed, window=WindowRecipe(seed=args.seed))
     if args.quick:
-        recipe = replace(recipe, epochs=dict.fromkeys(MODELS, 1), synthetic_clips=100)
+        recipe = replace(
+            recipe,
+            epochs=dict.fromkeys(MODELS, 1),
+            synthetic_clips=100,
+            windows_per_scream=2,
+            windows_per_other=1,
+        )
     features = DEFAULT_FEATURE_CONFIG
     real = load_real(args.real)
     synthetic = split_by_speaker(load_source(f"synthetic:{args.synthetic}"), seed=0)
