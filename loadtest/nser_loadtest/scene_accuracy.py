@@ -35,10 +35,10 @@ from nser_loadtest.served import load_engine, served_probabilities
 from nser_mec.engine import InferenceEngine
 from nser_models.architectures import MODEL_REGISTRY
 from nser_models.checkpoint import SHIPPED_DIR, shipped_checkpoint
-from nser_models.data.real_corpus import recorded_clips
+from nser_models.data.real_corpus import TABLE_PATH, recorded_clips
 from nser_shared.errors import NserError
 from nser_shared.frontend.features import WINDOW_HOP_S
-from nser_shared.provenance import checkpoint_digests
+from nser_shared.provenance import checkpoint_digests, input_digests
 from nser_shared.sound.scenes import SCENES, RecordedClips, scene_spec
 from nser_shared.wire.labels import SCREAM, TASK_CLASSES, Task, Valence
 
@@ -333,7 +333,9 @@ def run(args: argparse.Namespace) -> int:
         models, scenes, args.devices, args.duration, seeds, args.checkpoints, sweep, recorded
     )
     report["command"] = "nser scene-accuracy " + " ".join(sys.argv[2:])
-    report["inputs"] = checkpoint_digests(args.checkpoints)
+    report["inputs"] = checkpoint_digests(args.checkpoints) | (
+        input_digests([TABLE_PATH]) if args.real is not None else {}
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scenes.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "scenes.md").write_text(markdown(report))
