@@ -402,13 +402,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--denoise", action="store_true", help="noise mitigation in the front end")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
+    add_device_argument(parser)
+    parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device",
         default="cpu",
         help="where to train: cpu, or a CUDA device such as cuda or cuda:0 (batches are still "
         "augmented on the CPU)",
     )
-    parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -452,7 +456,7 @@ def run(args: argparse.Namespace) -> int:
         raise NserError("--threads must be at least 1")
     if args.init is not None and not args.init.is_dir():
         raise NserError(f"--init folder not found: {args.init}")
-    device = _training_device(args.device)
+    device = training_device(args.device)
     torch.set_num_threads(args.threads)
     features = DEFAULT_FEATURE_CONFIG.with_denoise(args.denoise)
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
@@ -464,7 +468,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_device(name: str) -> str:
+def training_device(name: str) -> str:
     """`name` checked: "cpu", or a CUDA device this machine has."""
     wrong = NserError(f"--device must be cpu or a CUDA device (cuda, cuda:N), got {name!r}")
     try:

@@ -54,7 +54,15 @@ from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_
 from nser_models.metrics import predict_logits, recall_at_false_alarm, roc_auc
 from nser_models.report import real_audio_markdown
 from nser_models.task_data import TaskData
-from nser_models.train import STUDENT, TEACHER, TrainConfig, add_task_argument, train_model
+from nser_models.train import (
+    STUDENT,
+    TEACHER,
+    TrainConfig,
+    add_device_argument,
+    add_task_argument,
+    train_model,
+    training_device,
+)
 from nser_shared.errors import DatasetError, NserError
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.provenance import checkpoint_digests, input_digests
@@ -330,6 +338,7 @@ def train_models(
     out: Path,
     init: Path,
     source: str,
+    device: str = "cpu",
 ) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for name in MODELS:
@@ -342,7 +351,16 @@ def train_models(
             for p in teacher.parameters():
                 p.requires_grad_(False)
         paths[name] = train_model(
-            name, data, features, config, out, teacher, source, init, recipe=_recipe_dict(recipe)
+            name,
+            data,
+            features,
+            config,
+            out,
+            teacher,
+            source,
+            init,
+            device=device,
+            recipe=_recipe_dict(recipe),
         )
     return paths
 
@@ -364,6 +382,7 @@ def run_folds(
     init: Path | None,
     keep_models: bool = False,
     score_only: bool = False,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
     unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
@@ -398,7 +417,7 @@ def run_folds(
                     len(val),
                 )
                 paths = train_models(
-                    task, data, recipe, features, fold_dir, start, "real+synthetic"
+                    task, data, recipe, features, fold_dir, start, "real+synthetic", device
                 )
             row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
             # The checkpoints training started from, on the same windows: the "before".
@@ -461,6 +480,7 @@ def ship(
     features: FeatureConfig,
     out: Path,
     init: Path | None,
+    device: str = "cpu",
 ) -> None:
     """Train on every package with the same recipe; write the checkpoints and the manifest."""
     for task in tasks:
@@ -468,7 +488,7 @@ def ship(
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, train, val, synthetic_test, "", {})
         start = init or synthetic_start(task)
-        train_models(task, data, recipe, features, out, start, "real+synthetic")
+        train_models(task, data, recipe, features, out, start, "real+synthetic", device)
     write_checkpoint_manifest(out)
 
 
@@ -511,6 +531,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one epoch per model, 100 synthetic clips, 2 windows a cry: a smoke run",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
+    add_device_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -518,6 +539,7 @@ def run(args: argparse.Namespace) -> int:
         raise NserError("--threads must be at least 1")
     if args.skip_folds and args.ship is None:
         raise NserError("--skip-folds needs --ship DIR")
+    device = training_device(args.device)
     torch.set_num_threads(args.threads)
     recipe = RealRecipe(folds=args.folds, seed=args.seed, window=WindowRecipe(seed=args.seed))
     if args.quick:
@@ -544,6 +566,7 @@ def run(args: argparse.Namespace) -> int:
             args.init,
             args.keep_fold_models,
             args.score_only,
+            device,
         )
         # The clip table and the checkpoints every fold started from.
         starts = {args.init or synthetic_start(task) for task in tasks}
@@ -555,5 +578,5 @@ def run(args: argparse.Namespace) -> int:
         print(real_audio_markdown(result))
     if args.ship is not None:
         args.ship.mkdir(parents=True, exist_ok=True)
-        ship(real, synthetic, tasks, recipe, features, args.ship, args.init)
+        ship(real, synthetic, tasks, recipe, features, args.ship, args.init, device)
     return 0

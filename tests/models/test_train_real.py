@@ -215,12 +215,15 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert not list(out.glob("fold-*"))  # fold models removed after scoring
     assert main([*args, "--folds", "9"]) == 1  # the last --folds wins
     assert "--folds must be in [2, 3]" in capsys.readouterr().err
+    assert main([*args, "--device", "tpu"]) == 1
+    assert "--device must be cpu or a CUDA device" in capsys.readouterr().err
 
     shipped = tmp_path / "shipped"
     assert main([*args, "--skip-folds", "--ship", str(shipped)]) == 0
     assert load_checkpoint(shipped / "detection-student.pt").train_config["source"] == (
         "real+synthetic"
     )
+    assert load_checkpoint(shipped / "detection-teacher.pt").train_config["device"] == "cpu"
     assert verify_manifest(shipped)
     # Checkpoints that heard every package cannot start a fold: each would hear its test set.
     assert main([*args, "--init", str(shipped)]) == 1
