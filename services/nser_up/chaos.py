@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 SCENARIO = "evening"
 DRAIN_TIMEOUT_S = 180.0  # a killed replica's entries are claimed after 30 s idle
 PREPARE_TIMEOUT_S = 3600.0  # until every device group sends
+STALL_TIMEOUT_S = 120.0  # the devices have sent nothing new for this long: they are stuck
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,6 +186,7 @@ def run_chaos(config: ChaosConfig) -> dict[str, Any]:
         deadline = time.monotonic() + PREPARE_TIMEOUT_S
         progress_at = time.monotonic()
         flowing = False
+        sent_bytes = 0
         while not network.devices_done():
             if time.monotonic() > deadline:
                 raise NserError("the devices did not finish in time; see the logs in --out")
@@ -197,6 +199,10 @@ def run_chaos(config: ChaosConfig) -> dict[str, Any]:
                 killer.next_at = time.monotonic() + killer.every_s
             if flowing:
                 killer.poll()
+                sent = sum(config.network().sent_log(s).stat().st_size for s, _ in network.sensing)
+                if sent > sent_bytes:  # still sending: a slow group is not a stuck one
+                    sent_bytes = sent
+                    deadline = max(deadline, time.monotonic() + STALL_TIMEOUT_S)
             if time.monotonic() - progress_at >= 10.0:
                 progress_at = time.monotonic()
                 print(f"chaos: {len(killer.kills)} kills so far", flush=True)

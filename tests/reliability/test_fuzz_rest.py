@@ -205,7 +205,7 @@ def _check(service: Service, case: schemathesis.Case, caller: str) -> int:
     response = case.call(base_url=service.child.url, headers=HEADERS[caller], timeout=10)
     label, status = case.operation.label, response.status_code
     what = f"{service.name}: {case.method} {case.formatted_path} as {caller}: {status}"
-    if label in OPEN:
+    if label in OPEN or status == 413:  # a body over the size limit is refused before any role
         pass
     elif caller in (NO_TOKEN, UNKNOWN, GENERATED):
         assert status == 401, f"{what} {response.text[:300]}"
