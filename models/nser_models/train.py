@@ -18,7 +18,7 @@ import argparse
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ class TrainConfig:
     temperature: float = 4.0
     teacher_logits: str = "cached"  # "cached": once, on clean features; "online": per batch
     augment: bool = True
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)  # used when `augment`
     # Scene-like windows per training clip (data/mixtures.py); 0, the shipped models' recipe,
     # trains on the clips alone. docs/ml-core.md ("Scene windows") measures what 1 does.
     scene_mix: int = 0
@@ -130,7 +131,7 @@ def fit(
             idx = order[i : i + config.batch_size]
             x, y = train.features[idx], train.labels[idx]  # (B, 1, 128, 188), (B,)
             if config.augment:
-                x = augment_batch(x, AugmentConfig(), generator)
+                x = augment_batch(x, config.augmentation, generator)
             x, y = x.to(device), y.to(device)
             logits = model(x)
             if teacher is None:

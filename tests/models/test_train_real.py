@@ -3,7 +3,9 @@ folds, the hash check, device-like windows, and a tiny end-to-end `nser train-re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -212,7 +214,8 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     for student in ("student", "pooled-student"):  # side by side, each against the targets
         assert f"| {student} | both |" in report
         assert f"| {student} AUC, cries vs speech >= 0.95 |" in report
-    assert not list(out.glob("fold-*"))  # fold models removed after scoring
+    assert not list(out.glob("fold-*"))  # fold models and kept folds removed after the report
+    _a_stopped_run_resumes_where_it_stopped(args, out, monkeypatch)
     assert main([*args, "--folds", "9"]) == 1  # the last --folds wins
     assert "--folds must be in [2, 3]" in capsys.readouterr().err
     assert main([*args, "--device", "tpu"]) == 1
@@ -223,8 +226,45 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert load_checkpoint(shipped / "detection-student.pt").train_config["source"] == (
         "real+synthetic"
     )
-    assert load_checkpoint(shipped / "detection-teacher.pt").train_config["device"] == "cpu"
+    teacher_config = load_checkpoint(shipped / "detection-teacher.pt").train_config
+    assert teacher_config["device"] == "cpu"
+    # The recipe's short time masks reached the training loop and are on record.
+    assert teacher_config["augmentation"]["time_mask_frames"] == 6
     assert verify_manifest(shipped)
     # Checkpoints that heard every package cannot start a fold: each would hear its test set.
     assert main([*args, "--init", str(shipped)]) == 1
     assert "was trained on real audio" in capsys.readouterr().err
+
+
+def _a_stopped_run_resumes_where_it_stopped(
+    args: list[str], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped in its second fold, the run keeps the first; run again, it trains only the
+    second and writes the report an uninterrupted run wrote."""
+    from nser_cli import main
+    from nser_models import train_real
+
+    uninterrupted = json.loads((out / "real-audio.json").read_text())
+    trained: list[str] = []
+    real_train_models = train_real.train_models
+
+    def stopped_in_fold_1(*a: Any, **k: Any) -> Any:
+        trained.append(str(a[4]))  # the fold's folder
+        if len(trained) == 2:
+            raise DatasetError("stopped")
+        return real_train_models(*a, **k)
+
+    monkeypatch.setattr(train_real, "train_models", stopped_in_fold_1)
+    assert main(args) == 1
+    assert [p.name for p in out.glob("fold-*.json")] == ["fold-0-detection.json"]
+    trained.clear()
+
+    def counted(*a: Any, **k: Any) -> Any:
+        trained.append(str(a[4]))
+        return real_train_models(*a, **k)
+
+    monkeypatch.setattr(train_real, "train_models", counted)
+    assert main(args) == 0
+    assert [Path(t).name for t in trained] == ["fold-1"]
+    assert json.loads((out / "real-audio.json").read_text()) == uninterrupted
+    assert not list(out.glob("fold-*"))

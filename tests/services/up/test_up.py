@@ -181,8 +181,9 @@ def test_alerts_of_a_folder_that_is_no_run_is_a_clear_error(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_every_service(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus")
+def test_ctrl_c_stops_every_service_and_insecure_says_so(tmp_path: Path) -> None:
+    # One network for both: starting one costs about half a minute of the suite.
+    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus", "--insecure")
     children = _wait_for_devices(up)
     up.send_signal(signal.SIGINT)
     _, stderr = up.communicate(timeout=120)
@@ -190,13 +191,7 @@ def test_ctrl_c_stops_every_service(tmp_path: Path) -> None:
     assert "interrupted by SIGINT" in stderr
     wait_until(lambda: not any(_alive(pid) for pid in children), 10.0, "no child left")
     assert "interrupted by SIGINT" in (tmp_path / "failure.txt").read_text()
-
-
-def test_insecure_runs_plaintext_and_every_service_says_so(tmp_path: Path) -> None:
-    up = _start_up(tmp_path, "--duration", "120", "--no-prometheus", "--insecure")
-    _wait_for_devices(up)
-    up.send_signal(signal.SIGINT)
-    up.communicate(timeout=120)
+    # --insecure: plaintext, no credentials made, and every service warns once.
     assert not (tmp_path / "credentials").exists()
     for log in ("mec.log", "decision.log", "nwdaf.log"):
         warnings = [line for line in (tmp_path / "logs" / log).read_text().splitlines()
