@@ -406,6 +406,22 @@ def _plot_noise(report: dict[str, Any], path: Path) -> str:
 # --- real audio (nser train-real) -----------------------------------------------------
 
 
+def _partial_note(result: dict[str, Any]) -> list[str]:
+    """A line saying which folds are done while a run is under way (it rewrites the report after
+    every fold); nothing once every task has every fold."""
+    planned = len(result["folds"])
+    done = {task: len(part["folds"]) for task, part in result["tasks"].items()}
+    if all(n == planned for n in done.values()):
+        return []
+    counts = ", ".join(f"{task} {n}" for task, n in done.items())
+    return [
+        f"**Partial: folds done of {planned} ({counts}).** The run is under way or was stopped; "
+        "every pooled figure and target below covers the folds done only. The same command "
+        "resumes it.",
+        "",
+    ]
+
+
 def real_audio_markdown(result: dict[str, Any], level: int = 1) -> str:
     """The tables of `nser train-real`'s result (real-audio.json), headings at `level`."""
     h = "#" * level
@@ -417,6 +433,7 @@ def real_audio_markdown(result: dict[str, Any], level: int = 1) -> str:
         + "; ".join(f"{i}: {', '.join(f)}" for i, f in enumerate(result["folds"]))
         + ".",
         "",
+        *_partial_note(result),
         "Conditions: **padded**, each held-out clip from the window's start as `fit_length` "
         "pads it; **noisy**, at a random offset in the held-out packages' own ambience at "
         f"{result['recipe']['test_snr_db']:g} dB SNR; **both**, the two together.",

@@ -34,7 +34,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -416,6 +416,29 @@ def _write_fold(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _task_result(
+    task: Task, per_fold: list[dict[str, Any]], pooled: dict[str, dict[str, list[Any]]]
+) -> dict[str, Any]:
+    """One task's part of the report: its folds' rows and the metrics pooled over them."""
+    return {
+        "folds": per_fold,
+        "pooled": {
+            name: {
+                **{
+                    c: _metrics(task, [r for r, _ in pairs], [s for _, s in pairs])
+                    for c, pairs in by_condition.items()
+                },
+                "both": _metrics(
+                    task,
+                    [r for pairs in by_condition.values() for r, _ in pairs],
+                    [s for pairs in by_condition.values() for _, s in pairs],
+                ),
+            }
+            for name, by_condition in pooled.items()
+        },
+    }
+
+
 def run_folds(
     real: Sequence[ClipRecord],
     synthetic: dict[str, list[ClipRecord]],
@@ -427,6 +450,7 @@ def run_folds(
     keep_models: bool = False,
     score_only: bool = False,
     device: str = "cpu",
+    on_fold: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
     unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
@@ -436,7 +460,8 @@ def run_folds(
     Each scored fold is kept in `fold_state_path` (its metrics and every window's score) until
     the caller has written the report: a run stopped part way and started again with the same
     recipe, packages and starting checkpoints reads the folds it finished back instead of
-    training them again. On two cores a fold takes up to an hour."""
+    training them again. On two cores a fold takes up to an hour. `on_fold` is given the result
+    so far (the folds done, pooled over them) after each fold."""
     refuse_real_trained(init, tasks)
     folds = package_folds(real, recipe.folds)
     result: dict[str, Any] = {"folds": folds, "recipe": _recipe_dict(recipe), "tasks": {}}
@@ -462,6 +487,9 @@ def run_folds(
                         bucket = pooled.setdefault(name, {}).setdefault(condition, [])
                         bucket.extend(zip(tests[condition].records, scores, strict=True))
                 per_fold.append(state["row"])
+                result["tasks"][task.value] = _task_result(task, per_fold, pooled)
+                if on_fold is not None:
+                    on_fold(result)
                 continue
             hashed = assert_disjoint(
                 {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
@@ -505,23 +533,10 @@ def run_folds(
                     path.unlink()
                 with contextlib.suppress(OSError):
                     fold_dir.rmdir()
-        result["tasks"][task.value] = {
-            "folds": per_fold,
-            "pooled": {
-                name: {
-                    **{
-                        c: _metrics(task, [r for r, _ in pairs], [s for _, s in pairs])
-                        for c, pairs in by_condition.items()
-                    },
-                    "both": _metrics(
-                        task,
-                        [r for pairs in by_condition.values() for r, _ in pairs],
-                        [s for pairs in by_condition.values() for _, s in pairs],
-                    ),
-                }
-                for name, by_condition in pooled.items()
-            },
-        }
+            # The report so far: a run of hours shows each fold as it is done.
+            result["tasks"][task.value] = _task_result(task, per_fold, pooled)
+            if on_fold is not None:
+                on_fold(result)
     return result
 
 
@@ -623,6 +638,17 @@ def run(args: argparse.Namespace) -> int:
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.skip_folds:
+        # The clip table and the checkpoints every fold started from.
+        starts = {args.init or synthetic_start(task) for task in tasks}
+        inputs = input_digests([TABLE_PATH]) | {
+            k: v for start in sorted(starts) for k, v in checkpoint_digests(start).items()
+        }
+
+        def write_report(result: dict[str, Any]) -> None:  # after every fold, then at the end
+            result["inputs"] = inputs
+            (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
+            (args.out / "real-audio.md").write_text(real_audio_markdown(result))
+
         result = run_folds(
             real,
             synthetic,
@@ -634,14 +660,9 @@ def run(args: argparse.Namespace) -> int:
             args.keep_fold_models,
             args.score_only,
             device,
+            write_report,
         )
-        # The clip table and the checkpoints every fold started from.
-        starts = {args.init or synthetic_start(task) for task in tasks}
-        result["inputs"] = input_digests([TABLE_PATH]) | {
-            k: v for start in sorted(starts) for k, v in checkpoint_digests(start).items()
-        }
-        (args.out / "real-audio.json").write_text(json.dumps(result, indent=1) + "\n")
-        (args.out / "real-audio.md").write_text(real_audio_markdown(result))
+        write_report(result)
         print(real_audio_markdown(result))
         for task in tasks:  # the report holds them now
             for index in range(args.folds):

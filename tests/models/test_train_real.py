@@ -257,6 +257,10 @@ def _a_stopped_run_resumes_where_it_stopped(
     monkeypatch.setattr(train_real, "train_models", stopped_in_fold_1)
     assert main(args) == 1
     assert [p.name for p in out.glob("fold-*.json")] == ["fold-0-detection.json"]
+    # The report was rewritten after the fold that was done, and says it is partial.
+    assert "**Partial: folds done of 2 (detection 1).**" in (out / "real-audio.md").read_text()
+    partial = json.loads((out / "real-audio.json").read_text())
+    assert len(partial["tasks"]["detection"]["folds"]) == 1
     trained.clear()
 
     def counted(*a: Any, **k: Any) -> Any:
@@ -267,4 +271,5 @@ def _a_stopped_run_resumes_where_it_stopped(
     assert main(args) == 0
     assert [Path(t).name for t in trained] == ["fold-1"]
     assert json.loads((out / "real-audio.json").read_text()) == uninterrupted
+    assert "Partial" not in (out / "real-audio.md").read_text()
     assert not list(out.glob("fold-*"))
