@@ -395,8 +395,9 @@ def _fold_key(task: Task, test_packages: Sequence[str], recipe: RealRecipe, star
     return _key(task, sorted(test_packages), _recipe_dict(recipe), checkpoint_digests(start))
 
 
-def _read_fold(path: Path, key: str) -> dict[str, Any] | None:
-    """A fold scored before with the same key, or None (missing, other key, unreadable)."""
+def _read_fold(path: Path, key: str, clips: dict[str, list[str]]) -> dict[str, Any] | None:
+    """A fold scored before with the same key on the same windows (`clips`, per condition), or
+    None (missing, another key or other windows, unreadable)."""
     try:
         state: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
@@ -406,6 +407,9 @@ def _read_fold(path: Path, key: str) -> dict[str, Any] | None:
         return None
     if state.get("key") != key:
         log.info("%s was scored with another recipe or start: the fold is trained again", path)
+        return None
+    if state.get("clips") != clips:
+        log.info("%s scored other windows: the fold is trained again", path)
         return None
     return state
 
@@ -437,6 +441,56 @@ def _task_result(
             for name, by_condition in pooled.items()
         },
     }
+
+
+def _train_and_score_fold(
+    task: Task,
+    index: int,
+    test_packages: Sequence[str],
+    real: Sequence[ClipRecord],
+    synthetic: dict[str, list[ClipRecord]],
+    tests: dict[str, FeatureSet],
+    recipe: RealRecipe,
+    features: FeatureConfig,
+    out: Path,
+    start: Path,
+    score_only: bool,
+    device: str,
+) -> tuple[dict[str, Any], dict[str, dict[str, list[float]]], dict[str, Path]]:
+    """(the fold's row, every model's score of every held-out window, the fold models)."""
+    real_test = [r for r in real if r.source in test_packages]
+    real_train = [r for r in real if r.source not in test_packages]
+    hashed = assert_disjoint(
+        {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
+    )
+    paths: dict[str, Path] = {}
+    if not score_only:
+        train, val = training_sets(task, real_train, synthetic, recipe, features)
+        synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
+        data = TaskData(task, train, val, synthetic_test, "", {"test": list(test_packages)})
+        log.info(
+            "fold %d (%s), %s: %d train / %d val windows",
+            index,
+            ", ".join(test_packages),
+            task.value,
+            len(train),
+            len(val),
+        )
+        fold_dir = out / f"fold-{index}"
+        paths = train_models(
+            task, data, recipe, features, fold_dir, start, "real+synthetic", device
+        )
+    row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
+    # The checkpoints training started from, on the same windows: the "before".
+    scored = {**paths, **{f"{n} (start)": start / checkpoint_filename(task, n) for n in MODELS}}
+    fold_scores: dict[str, dict[str, list[float]]] = {}
+    for name, path in scored.items():
+        row[name] = {}
+        for condition, windows in tests.items():
+            scores = scores_of(path, features, windows)
+            fold_scores.setdefault(name, {})[condition] = scores
+            row[name][condition] = _metrics(task, windows.records, scores)
+    return row, fold_scores, paths
 
 
 def run_folds(
@@ -471,68 +525,33 @@ def run_folds(
         per_fold = []
         for index, test_packages in enumerate(folds):
             real_test = [r for r in real if r.source in test_packages]
-            real_train = [r for r in real if r.source not in test_packages]
             tests = test_sets(task, real_test, recipe, features)
             state_path = fold_state_path(out, task, index)
             key = _fold_key(task, test_packages, recipe, start) + ("-score" if score_only else "")
             clips = {c: [r.clip_id for r in w.records] for c, w in tests.items()}
-            state = _read_fold(state_path, key)
-            if state is not None and state.get("clips") != clips:
-                log.info("%s scored other windows: the fold is trained again", state_path)
-                state = None
+            state = _read_fold(state_path, key, clips)
+            paths: dict[str, Path] = {}
             if state is not None:
                 log.info("fold %d, %s: read back from %s", index, task.value, state_path)
-                for name, by_condition in state["scores"].items():
-                    for condition, scores in by_condition.items():
-                        bucket = pooled.setdefault(name, {}).setdefault(condition, [])
-                        bucket.extend(zip(tests[condition].records, scores, strict=True))
-                per_fold.append(state["row"])
-                result["tasks"][task.value] = _task_result(task, per_fold, pooled)
-                if on_fold is not None:
-                    on_fold(result)
-                continue
-            hashed = assert_disjoint(
-                {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
-            )
-            train, val = training_sets(task, real_train, synthetic, recipe, features)
-            synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
-            data = TaskData(task, train, val, synthetic_test, "", {"test": test_packages})
-            fold_dir = out / f"fold-{index}"
-            paths = {}
-            if not score_only:
-                log.info(
-                    "fold %d (%s), %s: %d train / %d val windows",
-                    index,
-                    ", ".join(test_packages),
-                    task.value,
-                    len(train),
-                    len(val),
+                row, fold_scores = state["row"], state["scores"]
+            else:
+                row, fold_scores, paths = _train_and_score_fold(
+                    task, index, test_packages, real, synthetic, tests, recipe, features, out,
+                    start, score_only, device,
+                )  # fmt: skip
+                _write_fold(
+                    state_path, {"key": key, "clips": clips, "row": row, "scores": fold_scores}
                 )
-                paths = train_models(
-                    task, data, recipe, features, fold_dir, start, "real+synthetic", device
-                )
-            row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
-            # The checkpoints training started from, on the same windows: the "before".
-            scored = {
-                **paths,
-                **{f"{n} (start)": start / checkpoint_filename(task, n) for n in MODELS},
-            }
-            fold_scores: dict[str, dict[str, list[float]]] = {}
-            for name, path in scored.items():
-                row[name] = {}
-                for condition, windows in tests.items():
-                    scores = scores_of(path, features, windows)
-                    fold_scores.setdefault(name, {})[condition] = scores
-                    row[name][condition] = _metrics(task, windows.records, scores)
+            for name, by_condition in fold_scores.items():
+                for condition, scores in by_condition.items():
                     bucket = pooled.setdefault(name, {}).setdefault(condition, [])
-                    bucket.extend(zip(windows.records, scores, strict=True))
+                    bucket.extend(zip(tests[condition].records, scores, strict=True))
             per_fold.append(row)
-            _write_fold(state_path, {"key": key, "clips": clips, "row": row, "scores": fold_scores})
             if not keep_models:
                 for path in paths.values():
                     path.unlink()
                 with contextlib.suppress(OSError):
-                    fold_dir.rmdir()
+                    (out / f"fold-{index}").rmdir()
             # The report so far: a run of hours shows each fold as it is done.
             result["tasks"][task.value] = _task_result(task, per_fold, pooled)
             if on_fold is not None:
