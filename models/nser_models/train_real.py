@@ -349,8 +349,25 @@ def train_models(
     source: str,
     device: str = "cpu",
 ) -> dict[str, Path]:
+    """Train the four models in order into `out`. A model whose checkpoint there was trained on
+    the same windows with the same recipe from the same start (its `resume_key`) is kept, so a
+    stopped run resumes at the model it was training."""
     paths: dict[str, Path] = {}
     for name in MODELS:
+        key = _key(
+            task,
+            name,
+            source,
+            [r.clip_id for r in data.train.records],
+            [r.clip_id for r in data.val.records],
+            _recipe_dict(recipe),
+            checkpoint_digests(init),
+        )
+        kept = out / checkpoint_filename(task, name)
+        if kept.is_file() and _resume_key(kept, features) == key:
+            log.info("%s/%s: kept %s (trained before with this recipe)", task.value, name, kept)
+            paths[name] = kept
+            continue
         config = TrainConfig(
             epochs=recipe.epochs_of(name),
             lr=recipe.lr_of(name),
@@ -373,9 +390,16 @@ def train_models(
             source,
             init,
             device=device,
-            recipe=_recipe_dict(recipe),
+            recipe={**_recipe_dict(recipe), "resume_key": key},
         )
     return paths
+
+
+def _resume_key(path: Path, features: FeatureConfig) -> str | None:
+    with contextlib.suppress(NserError):
+        recipe = load_checkpoint(path, features).train_config.get("recipe") or {}
+        return str(recipe.get("resume_key"))
+    return None
 
 
 def _recipe_dict(recipe: RealRecipe) -> dict[str, Any]:

@@ -231,6 +231,7 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     # The recipe's short time masks reached the training loop and are on record.
     assert teacher_config["augmentation"]["time_mask_frames"] == 6
     assert verify_manifest(shipped)
+    _a_stopped_ship_resumes_at_the_model_it_was_training([*args, "--skip-folds"], shipped)
     # Checkpoints that heard every package cannot start a fold: each would hear its test set.
     assert main([*args, "--init", str(shipped)]) == 1
     assert "was trained on real audio" in capsys.readouterr().err
@@ -273,3 +274,23 @@ def _a_stopped_run_resumes_where_it_stopped(
     assert json.loads((out / "real-audio.json").read_text()) == uninterrupted
     assert "Partial" not in (out / "real-audio.md").read_text()
     assert not list(out.glob("fold-*"))
+
+
+def _a_stopped_ship_resumes_at_the_model_it_was_training(args: list[str], shipped: Path) -> None:
+    """Run again over a ship stopped after its teacher (the students' files gone), the teacher
+    and MobileNetV3-small are kept and only the students train; another seed trains them all."""
+    from nser_cli import main
+
+    def written() -> dict[str, int]:  # a kept file is not written again
+        return {p.name: p.stat().st_mtime_ns for p in shipped.glob("detection-*.pt")}
+
+    before = written()
+    for student in ("detection-student.pt", "detection-pooled-student.pt"):
+        (shipped / student).unlink()
+    assert main([*args, "--ship", str(shipped)]) == 0
+    after = written()
+    assert after.keys() == before.keys()
+    kept = {name for name in after if after[name] == before[name]}
+    assert kept == {"detection-teacher.pt", "detection-mobilenetv3s.pt"}
+    assert main([*args, "--ship", str(shipped), "--seed", "1"]) == 0
+    assert not {name for name, mtime in written().items() if mtime == after[name]}
