@@ -74,3 +74,38 @@ def test_docs_hold_reports_not_run_dumps() -> None:
     assert not too_big, f"over {MAX_FILE_BYTES // 1024} KiB: {too_big}"
     total = sum(p.stat().st_size for p in DOCS.rglob("*.json"))
     assert total <= MAX_JSON_BYTES, f"docs/**/*.json hold {total // 1024} KiB"
+
+
+REGENERATE = REPO_ROOT / "scripts" / "regenerate_reports.sh"
+
+
+def report_command(report: Path) -> str:
+    """The command a report names: its JSON's `command` (or its config's), else the first
+    backquoted `nser ...` of the Markdown beside it."""
+    data = json.loads(report.read_text())
+    command = data.get("command") or data.get("config", {}).get("command")
+    if not command:
+        markdown = report.with_suffix(".md").read_text()
+        command = markdown.split("`nser ", 1)[1].split("`", 1)[0]
+        command = f"nser {command}"
+    return " ".join(str(command).split())
+
+
+def test_every_report_made_from_the_shipped_detection_checkpoints_is_regenerated() -> None:
+    """Shipping detection checkpoints makes these reports stale: scripts/regenerate_reports.sh
+    must hold each one's command, or the change that ships cannot make the suite green."""
+    script = " ".join(
+        REGENERATE.read_text().replace("\\\n", " ").replace("$nser ", "nser ").split()
+    )
+    shipped = [
+        report
+        for report in REPORTS
+        if any(
+            path.startswith("models/checkpoints/detection-")
+            for inputs in recorded_inputs(json.loads(report.read_text()))
+            for path in inputs
+        )
+    ]
+    assert len(shipped) >= 10
+    missing = [str(r.relative_to(DOCS)) for r in shipped if report_command(r) not in script]
+    assert not missing, f"{REGENERATE.name} does not regenerate {missing}"
