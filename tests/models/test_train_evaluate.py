@@ -20,6 +20,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> None:
     ckpts = tmp_path / "ckpt"
     data = f"synthetic:{corpus}"
@@ -67,6 +68,7 @@ def test_quick_train_then_evaluate_round_trip(corpus: Path, tmp_path: Path) -> N
     assert "Table I" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_fine_tuning_on_scene_mixtures_starts_from_the_given_checkpoints(
     corpus: Path, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ whatever the order or the number of worker processes that made it.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -129,7 +130,10 @@ def generate_corpus(
             _write_noise(out_dir, config, category)
         per_speaker = [_write_speaker(out_dir, config, i) for i in speakers]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # Spawned, not forked: a fork copies a caller's threads' locks but not the threads (a
+        # test runner's worker, a service), and the children of a forked pool hung in SciPy.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             noise_jobs = [
                 pool.submit(_write_noise, out_dir, config, c) for c in PAPER_NOISE_ENVIRONMENTS
             ]
