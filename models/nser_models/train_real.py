@@ -651,6 +651,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, default=d.seed, help="seed of the windows and the training"
     )
     parser.add_argument(
+        "--synthetic-clips",
+        type=int,
+        default=d.synthetic_clips,
+        help="clean synthetic training clips beside the real windows",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="one epoch per model, 100 synthetic clips, 2 windows a cry: a smoke run",
@@ -666,7 +672,14 @@ def run(args: argparse.Namespace) -> int:
         raise NserError("--skip-folds needs --ship DIR")
     device = training_device(args.device)
     torch.set_num_threads(args.threads)
-    recipe = RealRecipe(folds=args.folds, seed=args.seed, window=WindowRecipe(seed=args.seed))
+    if args.synthetic_clips < 0:
+        raise NserError("--synthetic-clips must be >= 0")
+    recipe = RealRecipe(
+        folds=args.folds,
+        seed=args.seed,
+        window=WindowRecipe(seed=args.seed),
+        synthetic_clips=args.synthetic_clips,
+    )
     if args.quick:
         recipe = replace(
             recipe,

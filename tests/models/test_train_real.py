@@ -220,6 +220,8 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert "--folds must be in [2, 3]" in capsys.readouterr().err
     assert main([*args, "--device", "tpu"]) == 1
     assert "--device must be cpu or a CUDA device" in capsys.readouterr().err
+    assert main([*args, "--synthetic-clips", "-1"]) == 1
+    assert "--synthetic-clips must be >= 0" in capsys.readouterr().err
 
     shipped = tmp_path / "shipped"
     assert main([*args, "--skip-folds", "--ship", str(shipped)]) == 0
