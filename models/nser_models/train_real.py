@@ -353,16 +353,14 @@ def train_models(
     the same windows with the same recipe from the same start (its `resume_key`) is kept, so a
     stopped run resumes at the model it was training."""
     paths: dict[str, Path] = {}
+    windows_recipe_start = (
+        [r.clip_id for r in data.train.records],
+        [r.clip_id for r in data.val.records],
+        _recipe_dict(recipe),
+        checkpoint_digests(init),  # hashed once, not once a model
+    )
     for name in MODELS:
-        key = _key(
-            task,
-            name,
-            source,
-            [r.clip_id for r in data.train.records],
-            [r.clip_id for r in data.val.records],
-            _recipe_dict(recipe),
-            checkpoint_digests(init),
-        )
+        key = _key(task, name, source, *windows_recipe_start)
         kept = out / checkpoint_filename(task, name)
         if kept.is_file() and _resume_key(kept, features) == key:
             log.info("%s/%s: kept %s (trained before with this recipe)", task.value, name, kept)
@@ -398,7 +396,8 @@ def train_models(
 def _resume_key(path: Path, features: FeatureConfig) -> str | None:
     with contextlib.suppress(NserError):
         recipe = load_checkpoint(path, features).train_config.get("recipe") or {}
-        return str(recipe.get("resume_key"))
+        key = recipe.get("resume_key")
+        return key if isinstance(key, str) else None
     return None
 
 
