@@ -98,10 +98,13 @@ def fit(
     config: TrainConfig,
     teacher: Classifier | None = None,
     desc: str = "",
+    teacher_logits: Tensor | None = None,
 ) -> FitResult:
     """Train `model` on data.train, early-stopping on the validation cross-entropy.
 
-    With a `teacher`, the loss is the distillation loss; otherwise plain cross-entropy. Batches
+    With a `teacher`, or the `teacher_logits` of every training window (a teacher that does not
+    read these features, such as the YAMNet probe of yamnet.py), the loss is the distillation
+    loss; otherwise plain cross-entropy. Batches
     are drawn and augmented on the CPU and trained on the device `model` is on (the teacher must
     be on the same one); the returned weights are on the CPU.
     """
@@ -112,8 +115,12 @@ def fit(
         model.parameters(), lr=config.lr, betas=config.betas, eps=config.eps
     )
     train = data.train
+    if teacher_logits is not None and teacher_logits.shape[0] != len(train):
+        raise ValueError(f"{teacher_logits.shape[0]} teacher logits for {len(train)} windows")
     cached_teacher = (
-        predict_logits(teacher, train.features)
+        teacher_logits
+        if teacher_logits is not None
+        else predict_logits(teacher, train.features)
         if teacher is not None and config.teacher_logits == "cached"
         else None
     )
@@ -134,15 +141,17 @@ def fit(
                 x = augment_batch(x, config.augmentation, generator)
             x, y = x.to(device), y.to(device)
             logits = model(x)
-            if teacher is None:
+            t_logits = (
+                cached_teacher[idx].to(device)
+                if cached_teacher is not None
+                else _no_grad(teacher, x)
+                if teacher is not None
+                else None
+            )
+            if t_logits is None:
                 loss = label_loss = F.cross_entropy(logits, y)
                 distill = torch.zeros(())
             else:
-                t_logits = (
-                    cached_teacher[idx].to(device)
-                    if cached_teacher is not None
-                    else _no_grad(teacher, x)
-                )
                 loss, label_loss, distill = distillation_loss(
                     logits, t_logits, y, config.alpha, config.temperature
                 )
@@ -210,6 +219,7 @@ def train_model(
     init_dir: Path | None = None,
     device: str = "cpu",
     recipe: dict[str, Any] | None = None,
+    teacher_logits: Tensor | None = None,
 ) -> Path:
     """Train one model on `device`, evaluate it on the held-out speakers, save its checkpoint.
 
@@ -239,7 +249,7 @@ def train_model(
     model.to(device)
     if teacher is not None:
         teacher.to(device)
-    result = fit(model, data, config, teacher, desc=f"{data.task.value}/{model_name}")
+    result = fit(model, data, config, teacher, f"{data.task.value}/{model_name}", teacher_logits)
     model.load_state_dict(result.state_dict)
     test = classification_metrics(
         predict_logits(model, data.test.features), data.test.labels, len(TASK_CLASSES[data.task])
@@ -261,7 +271,9 @@ def train_model(
     }
     train_config = {
         **asdict(config),
-        "loss": "distillation" if teacher is not None else "cross_entropy",
+        "loss": "distillation"
+        if teacher is not None or teacher_logits is not None
+        else "cross_entropy",
         "source": source,
         "init": init,
         "device": device,

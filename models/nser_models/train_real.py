@@ -49,7 +49,13 @@ from nser_models.checkpoint import write_manifest as write_checkpoint_manifest
 from nser_models.data.clips import ClipRecord, split_by_speaker, task_records
 from nser_models.data.real_corpus import TABLE_PATH, load_real, sound_class_of
 from nser_models.data.real_families import SoundClass
-from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
+from nser_models.data.real_windows import (
+    Audio,
+    WindowRecipe,
+    device_windows,
+    padded_and_noisy_windows,
+    padded_window,
+)
 from nser_models.data.sources import load_source
 from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_set
 from nser_models.metrics import predict_logits, recall_at_false_alarm, roc_auc
@@ -64,6 +70,7 @@ from nser_models.train import (
     train_model,
     training_device,
 )
+from nser_models.yamnet import Embeddings, YamNet, YamNetProbe
 from nser_shared.errors import DatasetError, NserError
 from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG, FeatureConfig, MelFrontEnd
 from nser_shared.provenance import checkpoint_digests, input_digests
@@ -75,6 +82,9 @@ POOLED_STUDENT = "pooled-student"
 # The order they train in: the students learn from the fold's teacher.
 MODELS = (TEACHER, BASELINE, STUDENT, POOLED_STUDENT)
 CONDITIONS = ("padded", "noisy")
+# Whom the students learn from (`RealRecipe.student_teachers`): the fold's ResNet teacher, the
+# YAMNet probe (yamnet.py), or both, their log-odds averaged.
+STUDENT_TEACHERS = ("resnet", "yamnet", "both")
 # The detection checkpoints trained on the synthetic corpus alone. The shipped detection ones
 # have heard every real package, so no fold may start from them.
 SYNTHETIC_DIR = SHIPPED_DIR / "synthetic"
@@ -110,6 +120,17 @@ class RealRecipe:
     test_snr_db: float = 20.0
     window: WindowRecipe = field(default_factory=WindowRecipe)
     seed: int = 0
+    student_teachers: str = "resnet"  # one of STUDENT_TEACHERS; detection only beyond "resnet"
+
+    def __post_init__(self) -> None:
+        if self.student_teachers not in STUDENT_TEACHERS:
+            raise NserError(
+                f"student teachers {self.student_teachers!r}: one of {', '.join(STUDENT_TEACHERS)}"
+            )
+
+    @property
+    def uses_yamnet(self) -> bool:
+        return self.student_teachers != "resnet"
 
     def epochs_of(self, model: str) -> int:
         return (self.epochs or EPOCHS)[model]
@@ -230,19 +251,46 @@ def _concat(sets: Sequence[FeatureSet]) -> FeatureSet:
     )
 
 
+def _window_embeddings(audio: Sequence[Audio], key: str) -> Embeddings:
+    """YAMNet's embedding of every window, cached beside the mel features."""
+    cache = DEFAULT_CACHE_DIR / f"yamnet-{key}.pt"
+    if cache.is_file():
+        cached: Tensor = torch.load(cache, weights_only=True)
+        return cached.numpy()
+    out = YamNet().embeddings(audio)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+    torch.save(torch.from_numpy(out), tmp)
+    os.replace(tmp, cache)
+    return out
+
+
+@dataclass(frozen=True)
+class TrainingWindows:
+    """The windows a fold (or the ship run) trains on; YAMNet's embeddings of them, in the
+    same order, when the recipe's students learn from YAMNet."""
+
+    train: FeatureSet
+    val: FeatureSet
+    yamnet: tuple[Embeddings, Embeddings] | None = None  # (train, val)
+
+
 def training_sets(
     task: Task,
     real_train: Sequence[ClipRecord],
     synthetic: dict[str, list[ClipRecord]],
     recipe: RealRecipe,
     features: FeatureConfig,
-) -> tuple[FeatureSet, FeatureSet]:
+) -> TrainingWindows:
     """(train, val) of device-like windows of `real_train` plus synthetic clips."""
+    if recipe.uses_yamnet and task is not Task.DETECTION:
+        raise NserError("the YAMNet teacher knows screams, not valence: detection only")
     rest, held = speaker_slice(real_train, recipe.val_fraction, recipe.seed)
     per_label = {0: recipe.windows_per_other, 1: recipe.windows_per_scream}
     if task is Task.TYPE:  # negative cries are many, positive laughs few: draw laughs more
         per_label = {0: 4 * recipe.windows_per_scream, 1: recipe.windows_per_other + 1}
     sets: dict[str, FeatureSet] = {}
+    embeddings: dict[str, Embeddings] = {}
     for index, (name, records) in enumerate((("train", rest), ("val", held))):
         labelled = task_records(records, task)
         beds = [r for r in records if sound_class_of(r) is SoundClass.BACKGROUND]
@@ -256,12 +304,19 @@ def training_sets(
             index,
         )
         real = _window_features(triples, features, key)
+        audio = [a for _, _, a in triples]
         if name == "train":  # validation stays real: it picks the epoch that transfers
             pool = synthetic[name]
             pool = random.Random(recipe.seed).sample(pool, min(recipe.synthetic_clips, len(pool)))
-            real = _concat([real, build_feature_set(task_records(pool, task), features)])
+            clips = build_feature_set(task_records(pool, task), features)
+            real = _concat([real, clips])
+            audio += [padded_window(r) for r in clips.records] if recipe.uses_yamnet else []
         sets[name] = real
-    return sets["train"], sets["val"]
+        if recipe.uses_yamnet:
+            ids = [r.clip_id for r in real.records]
+            embeddings[name] = _window_embeddings(audio, _key(key, ids, recipe.seed))
+    yamnet = (embeddings["train"], embeddings["val"]) if recipe.uses_yamnet else None
+    return TrainingWindows(sets["train"], sets["val"], yamnet)
 
 
 def test_sets(
@@ -348,10 +403,17 @@ def train_models(
     init: Path,
     source: str,
     device: str = "cpu",
+    yamnet: tuple[Embeddings, Embeddings] | None = None,
 ) -> dict[str, Path]:
     """Train the four models in order into `out`. A model whose checkpoint there was trained on
     the same windows with the same recipe from the same start (its `resume_key`) is kept, so a
-    stopped run resumes at the model it was training."""
+    stopped run resumes at the model it was training.
+
+    The students learn from `recipe.student_teachers`: the ResNet teacher; the YAMNet probe,
+    fitted here on `yamnet` (the embeddings of data.train and data.val); or both."""
+    if recipe.uses_yamnet and yamnet is None:
+        raise NserError("the recipe's students learn from YAMNet: its embeddings are needed")
+    probe: YamNetProbe | None = None
     paths: dict[str, Path] = {}
     windows_recipe_start = (
         [r.clip_id for r in data.train.records],
@@ -374,10 +436,22 @@ def train_models(
             augmentation=recipe.augmentation,
         )
         teacher = None
+        teacher_logits = None
         if model_spec(name).distilled:
             teacher = load_checkpoint(paths[TEACHER], features).build()
             for p in teacher.parameters():
                 p.requires_grad_(False)
+            if yamnet is not None and recipe.uses_yamnet:
+                if probe is None:
+                    probe = YamNetProbe.fit(
+                        yamnet[0], data.train.labels.numpy(), yamnet[1], data.val.labels.numpy()
+                    )
+                teacher_logits = probe.logits(yamnet[0])
+                if recipe.student_teachers == "both":  # their log-odds averaged
+                    teacher_logits = (
+                        teacher_logits + predict_logits(teacher, data.train.features)
+                    ) / 2
+                teacher = None
         paths[name] = train_model(
             name,
             data,
@@ -389,6 +463,7 @@ def train_models(
             init,
             device=device,
             recipe={**_recipe_dict(recipe), "resume_key": key},
+            teacher_logits=teacher_logits,
         )
     return paths
 
@@ -405,6 +480,8 @@ def _recipe_dict(recipe: RealRecipe) -> dict[str, Any]:
     d = asdict(recipe)
     d["epochs"] = dict(recipe.epochs or EPOCHS)
     d["lr"] = dict(recipe.lr or LR)
+    if not recipe.uses_yamnet:  # as recorded before the choice existed: those folds read back
+        del d["student_teachers"]
     return d
 
 
@@ -488,7 +565,8 @@ def _train_and_score_fold(
     )
     paths: dict[str, Path] = {}
     if not score_only:
-        train, val = training_sets(task, real_train, synthetic, recipe, features)
+        trained_on = training_sets(task, real_train, synthetic, recipe, features)
+        train, val = trained_on.train, trained_on.val
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, train, val, synthetic_test, "", {"test": list(test_packages)})
         log.info(
@@ -501,7 +579,15 @@ def _train_and_score_fold(
         )
         fold_dir = out / f"fold-{index}"
         paths = train_models(
-            task, data, recipe, features, fold_dir, start, "real+synthetic", device
+            task,
+            data,
+            recipe,
+            features,
+            fold_dir,
+            start,
+            "real+synthetic",
+            device,
+            trained_on.yamnet,
         )
     row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
     # The checkpoints training started from, on the same windows: the "before".
@@ -608,11 +694,13 @@ def ship(
 ) -> None:
     """Train on every package with the same recipe; write the checkpoints and the manifest."""
     for task in tasks:
-        train, val = training_sets(task, real, synthetic, recipe, features)
+        windows = training_sets(task, real, synthetic, recipe, features)
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
-        data = TaskData(task, train, val, synthetic_test, "", {})
+        data = TaskData(task, windows.train, windows.val, synthetic_test, "", {})
         start = init or synthetic_start(task)
-        train_models(task, data, recipe, features, out, start, "real+synthetic", device)
+        train_models(
+            task, data, recipe, features, out, start, "real+synthetic", device, windows.yamnet
+        )
     write_checkpoint_manifest(out)
 
 
@@ -656,6 +744,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="clean synthetic training clips beside the real windows",
     )
     parser.add_argument(
+        "--student-teachers",
+        choices=STUDENT_TEACHERS,
+        default=d.student_teachers,
+        help="whom the students learn from: the ResNet teacher, the YAMNet probe "
+        "(models/nser_models/yamnet.py; detection only) or both",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="one epoch per model, 100 synthetic clips, 2 windows a cry: a smoke run",
@@ -678,6 +773,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         window=WindowRecipe(seed=args.seed),
         synthetic_clips=args.synthetic_clips,
+        student_teachers=args.student_teachers,
     )
     if args.quick:
         recipe = replace(
@@ -691,6 +787,10 @@ def run(args: argparse.Namespace) -> int:
     real = load_real(args.real)
     synthetic = split_by_speaker(load_source(f"synthetic:{args.synthetic}"), seed=0)
     tasks = list(Task) if args.task == "all" else [Task(args.task)]
+    if recipe.uses_yamnet and tasks != [Task.DETECTION]:
+        raise NserError(
+            "--student-teachers yamnet / both: the YAMNet teacher is for detection only"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.skip_folds:
         # The clip table and the checkpoints every fold started from.

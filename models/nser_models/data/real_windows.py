@@ -196,6 +196,20 @@ def _bed(
     return scaled
 
 
+def padded_window(record: ClipRecord, window_s: float = 3.0) -> Audio:
+    """The clip, mono at 16 kHz, from the window's start: zero-padded or cut as `fit_length`
+    does."""
+    n = round(window_s * SAMPLE_RATE)
+    waveform, rate = read_audio(record.path)
+    mono = waveform.mean(dim=0)
+    if rate != SAMPLE_RATE:
+        mono = AF.resample(mono, rate, SAMPLE_RATE)
+    audio = np.zeros(n, dtype=np.float32)
+    clip = mono.numpy()[:n]
+    audio[: len(clip)] = clip
+    return audio
+
+
 def padded_and_noisy_windows(
     labelled: Sequence[tuple[ClipRecord, int]],
     beds: Sequence[ClipRecord],
@@ -216,16 +230,6 @@ def padded_and_noisy_windows(
         perturb_probability=0.0,
         seed=seed,
     )
-    n = round(window_s * SAMPLE_RATE)
-    padded = []
-    for record, label in labelled:
-        waveform, rate = read_audio(record.path)
-        mono = waveform.mean(dim=0)
-        if rate != SAMPLE_RATE:
-            mono = AF.resample(mono, rate, SAMPLE_RATE)
-        audio = np.zeros(n, dtype=np.float32)
-        clip = mono.numpy()[:n]
-        audio[: len(clip)] = clip
-        padded.append((record, label, audio))
+    padded = [(record, label, padded_window(record, window_s)) for record, label in labelled]
     noisy = device_windows(labelled, {0: 1, 1: 1}, beds, [], recipe, split=99, window_s=window_s)
     return {"padded": padded, "noisy": noisy}
