@@ -85,6 +85,7 @@ CONDITIONS = ("padded", "noisy")
 # Whom the students learn from (`RealRecipe.student_teachers`): the fold's ResNet teacher, the
 # YAMNet probe (yamnet.py), or both, their log-odds averaged.
 STUDENT_TEACHERS = ("resnet", "yamnet", "both")
+PROBE = "yamnet-probe"  # its row in the report: the probe is scored like the models it teaches
 # The detection checkpoints trained on the synthetic corpus alone. The shipped detection ones
 # have heard every real package, so no fold may start from them.
 SYNTHETIC_DIR = SHIPPED_DIR / "synthetic"
@@ -274,6 +275,13 @@ class TrainingWindows:
     val: FeatureSet
     yamnet: tuple[Embeddings, Embeddings] | None = None  # (train, val)
 
+    def fit_probe(self) -> YamNetProbe:
+        """The YAMNet probe of these windows: fitted on train, its strength chosen on val."""
+        if self.yamnet is None:
+            raise NserError("the YAMNet probe needs the windows' YAMNet embeddings")
+        train, val = self.yamnet
+        return YamNetProbe.fit(train, self.train.labels.numpy(), val, self.val.labels.numpy())
+
 
 def training_sets(
     task: Task,
@@ -331,6 +339,23 @@ def test_sets(
     return {
         c: _window_features(
             windows[c], features, _key(task, c, ids, recipe.test_snr_db, recipe.seed)
+        )
+        for c in CONDITIONS
+    }
+
+
+def test_embeddings(
+    task: Task, real_test: Sequence[ClipRecord], recipe: RealRecipe
+) -> dict[str, Embeddings]:
+    """YAMNet's embeddings of `test_sets`' windows, in the same order."""
+    labelled = task_records(real_test, task)
+    beds = [r for r in real_test if sound_class_of(r) is SoundClass.BACKGROUND]
+    windows = padded_and_noisy_windows(labelled, beds, recipe.test_snr_db, recipe.seed)
+    ids = sorted(r.clip_id for r, _ in labelled)
+    return {
+        c: _window_embeddings(
+            [a for _, _, a in windows[c]],
+            _key("test", task, c, ids, recipe.test_snr_db, recipe.seed),
         )
         for c in CONDITIONS
     }
@@ -403,17 +428,16 @@ def train_models(
     init: Path,
     source: str,
     device: str = "cpu",
-    yamnet: tuple[Embeddings, Embeddings] | None = None,
+    probe_logits: Tensor | None = None,
 ) -> dict[str, Path]:
     """Train the four models in order into `out`. A model whose checkpoint there was trained on
     the same windows with the same recipe from the same start (its `resume_key`) is kept, so a
     stopped run resumes at the model it was training.
 
     The students learn from `recipe.student_teachers`: the ResNet teacher; the YAMNet probe,
-    fitted here on `yamnet` (the embeddings of data.train and data.val); or both."""
-    if recipe.uses_yamnet and yamnet is None:
-        raise NserError("the recipe's students learn from YAMNet: its embeddings are needed")
-    probe: YamNetProbe | None = None
+    whose `probe_logits` of data.train's windows are given; or both."""
+    if recipe.uses_yamnet and probe_logits is None:
+        raise NserError("the recipe's students learn from YAMNet: the probe's logits are needed")
     paths: dict[str, Path] = {}
     windows_recipe_start = (
         [r.clip_id for r in data.train.records],
@@ -441,12 +465,8 @@ def train_models(
             teacher = load_checkpoint(paths[TEACHER], features).build()
             for p in teacher.parameters():
                 p.requires_grad_(False)
-            if yamnet is not None and recipe.uses_yamnet:
-                if probe is None:
-                    probe = YamNetProbe.fit(
-                        yamnet[0], data.train.labels.numpy(), yamnet[1], data.val.labels.numpy()
-                    )
-                teacher_logits = probe.logits(yamnet[0])
+            if probe_logits is not None and recipe.uses_yamnet:
+                teacher_logits = probe_logits
                 if recipe.student_teachers == "both":  # their log-odds averaged
                     teacher_logits = (
                         teacher_logits + predict_logits(teacher, data.train.features)
@@ -564,6 +584,7 @@ def _train_and_score_fold(
         {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
     )
     paths: dict[str, Path] = {}
+    probe_scores: dict[str, list[float]] = {}
     if not score_only:
         trained_on = training_sets(task, real_train, synthetic, recipe, features)
         train, val = trained_on.train, trained_on.val
@@ -577,17 +598,18 @@ def _train_and_score_fold(
             len(train),
             len(val),
         )
+        probe_logits = None
+        if recipe.uses_yamnet:  # the students' second teacher, scored beside them
+            probe = trained_on.fit_probe()
+            assert trained_on.yamnet is not None
+            probe_logits = probe.logits(trained_on.yamnet[0])
+            probe_scores = {
+                c: torch.softmax(probe.logits(e), dim=1)[:, 1].tolist()
+                for c, e in test_embeddings(task, real_test, recipe).items()
+            }
         fold_dir = out / f"fold-{index}"
         paths = train_models(
-            task,
-            data,
-            recipe,
-            features,
-            fold_dir,
-            start,
-            "real+synthetic",
-            device,
-            trained_on.yamnet,
+            task, data, recipe, features, fold_dir, start, "real+synthetic", device, probe_logits
         )
     row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
     # The checkpoints training started from, on the same windows: the "before".
@@ -599,6 +621,9 @@ def _train_and_score_fold(
             scores = scores_of(path, features, windows)
             fold_scores.setdefault(name, {})[condition] = scores
             row[name][condition] = _metrics(task, windows.records, scores)
+    if probe_scores:
+        fold_scores[PROBE] = probe_scores
+        row[PROBE] = {c: _metrics(task, tests[c].records, v) for c, v in probe_scores.items()}
     return row, fold_scores, paths
 
 
@@ -698,8 +723,12 @@ def ship(
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, windows.train, windows.val, synthetic_test, "", {})
         start = init or synthetic_start(task)
+        probe_logits = None
+        if recipe.uses_yamnet:
+            assert windows.yamnet is not None
+            probe_logits = windows.fit_probe().logits(windows.yamnet[0])
         train_models(
-            task, data, recipe, features, out, start, "real+synthetic", device, windows.yamnet
+            task, data, recipe, features, out, start, "real+synthetic", device, probe_logits
         )
     write_checkpoint_manifest(out)
 

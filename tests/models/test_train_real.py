@@ -235,12 +235,16 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert verify_manifest(shipped)
     _a_stopped_ship_resumes_at_the_model_it_was_training([*args, "--skip-folds"], shipped)
     # The students can learn from YAMNet's probe beside the ResNet teacher (detection only).
-    both = tmp_path / "both"
-    assert main([*args, "--skip-folds", "--ship", str(both), "--student-teachers", "both"]) == 0
+    # The probe is scored on the held-out windows beside the models it teaches.
+    both, both_cv = tmp_path / "both", tmp_path / "both-cv"
+    with_yamnet = [*args, "--out", str(both_cv), "--student-teachers", "both"]
+    assert main([*with_yamnet, "--ship", str(both)]) == 0
+    assert "| yamnet-probe | both |" in (both_cv / "real-audio.md").read_text()
     student = load_checkpoint(both / "detection-student.pt").train_config
     assert (student["loss"], student["recipe"]["student_teachers"]) == ("distillation", "both")
     assert "student_teachers" not in teacher_config["recipe"]  # "resnet": recorded as before
-    assert len(list((tmp_path / ".cache/features").glob("yamnet-*.pt"))) == 2  # train, val
+    # Embeddings cached: per fold train, val and two test conditions, then the ship's train, val.
+    assert len(list((tmp_path / ".cache/features").glob("yamnet-*.pt"))) == 2 * 4 + 2
     assert main([*args, "--task", "type", "--student-teachers", "yamnet"]) == 1
     assert "the YAMNet teacher is for detection only" in capsys.readouterr().err
     # Checkpoints that heard every package cannot start a fold: each would hear its test set.
