@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 STUDENT = "student"
 TEACHER = "teacher"
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,14 @@ class TrainConfig:
     keep: str = "best"
     seed: int = 0
     split_seed: int = 0
+    # "bf16": the forward pass under bfloat16 autocast (the loss and the weights stay float32).
+    # On this 2-core Xeon (AVX512-BF16) a ResNet18 teacher's training step took half the time
+    # (stop 29: 3.0 -> 1.45 s a batch of 32, one thread); the small students gained nothing.
+    precision: str = "fp32"
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise NserError(f"precision {self.precision!r}: one of {', '.join(PRECISIONS)}")
 
 
 @dataclass
@@ -140,7 +149,11 @@ def fit(
             if config.augment:
                 x = augment_batch(x, config.augmentation, generator)
             x, y = x.to(device), y.to(device)
-            logits = model(x)
+            with torch.autocast(
+                device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"
+            ):
+                logits = model(x)
+            logits = logits.float()
             t_logits = (
                 cached_teacher[idx].to(device)
                 if cached_teacher is not None
@@ -416,7 +429,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--denoise", action="store_true", help="noise mitigation in the front end")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="PyTorch threads")
     add_device_argument(parser)
+    add_precision_argument(parser)
     parser.add_argument("--quick", action="store_true", help="2 epochs: a smoke test, not a model")
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=TrainConfig.precision,
+        help="bf16: forward passes under bfloat16 autocast (about 2x faster for the ResNet18 "
+        "teacher on a CPU with AVX512-BF16); fp32: as the shipped models were trained",
+    )
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -431,7 +455,11 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.quick:
         return replace(
-            QUICK, seed=args.seed, split_seed=args.split_seed, scene_mix=max(0, args.scene_mix)
+            QUICK,
+            seed=args.seed,
+            split_seed=args.split_seed,
+            scene_mix=max(0, args.scene_mix),
+            precision=args.precision,
         )
     problems = [
         f"--{name} must be positive"
@@ -456,6 +484,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         scene_mix=args.scene_mix,
         seed=args.seed,
         split_seed=args.split_seed,
+        precision=args.precision,
     )
 
 

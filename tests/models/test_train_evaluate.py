@@ -77,11 +77,14 @@ def test_fine_tuning_on_scene_mixtures_starts_from_the_given_checkpoints(
     common = ["--data", data, "--task", "type", "--models", "mobilenetv3s", "--quick"]
     assert main(["train", *common, "--out", str(base), "--threads", "2"]) == 0
     args = [*common, "--out", str(tuned), "--init", str(base), "--scene-mix", "1"]
-    assert main(["train", *args, "--threads", "2"]) == 0
+    assert main(["train", *args, "--threads", "2", "--precision", "bf16"]) == 0
     start = load_checkpoint(base / "type-mobilenetv3s.pt")
     ckpt = load_checkpoint(tuned / "type-mobilenetv3s.pt")
     assert ckpt.train_config["scene_mix"] == 1
     assert start.train_config["scene_mix"] == 0
+    # Trained under bfloat16 autocast, kept in float32, and on record.
+    assert (ckpt.train_config["precision"], start.train_config["precision"]) == ("bf16", "fp32")
+    assert all(v.dtype != torch.bfloat16 for v in ckpt.state_dict.values())
     init = ckpt.train_config["init"]
     assert init["file"] == str(base / "type-mobilenetv3s.pt")
     assert init["train_config"]["scene_mix"] == 0
@@ -118,6 +121,9 @@ def test_train_refuses_bad_arguments(
     ]:
         assert main(["train", "--data", data, "--out", str(tmp_path), "--device", device]) == 1
         assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's choices
+        main(["train", "--data", data, "--out", str(tmp_path), "--precision", "fp8"])
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err
 
 
 def test_evaluate_refuses_missing_checkpoints(

@@ -237,12 +237,22 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     # The students can learn from YAMNet's probe beside the ResNet teacher (detection only).
     # The probe is scored on the held-out windows beside the models it teaches.
     both, both_cv = tmp_path / "both", tmp_path / "both-cv"
-    with_yamnet = [*args, "--out", str(both_cv), "--student-teachers", "both"]
+    with_yamnet = [
+        *args,
+        "--out",
+        str(both_cv),
+        "--student-teachers",
+        "both",
+        "--precision",
+        "bf16",
+    ]
     assert main([*with_yamnet, "--ship", str(both)]) == 0
     assert "| yamnet-probe | both |" in (both_cv / "real-audio.md").read_text()
     student = load_checkpoint(both / "detection-student.pt").train_config
     assert (student["loss"], student["recipe"]["student_teachers"]) == ("distillation", "both")
-    assert "student_teachers" not in teacher_config["recipe"]  # "resnet": recorded as before
+    assert (student["precision"], student["recipe"]["precision"]) == ("bf16", "bf16")
+    # At their defaults the later fields are recorded as before they existed.
+    assert {"student_teachers", "precision"}.isdisjoint(teacher_config["recipe"])
     # Embeddings cached: per fold train, val and two test conditions, then the ship's train, val.
     assert len(list((tmp_path / ".cache/features").glob("yamnet-*.pt"))) == 2 * 4 + 2
     assert main([*args, "--task", "type", "--student-teachers", "yamnet"]) == 1
