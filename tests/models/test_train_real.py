@@ -248,9 +248,12 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     ]
     assert main([*with_yamnet, "--ship", str(both)]) == 0
     assert "| yamnet-probe | both |" in (both_cv / "real-audio.md").read_text()
-    student = load_checkpoint(both / "detection-student.pt").train_config
-    assert (student["loss"], student["recipe"]["student_teachers"]) == ("distillation", "both")
-    assert (student["precision"], student["recipe"]["precision"]) == ("bf16", "bf16")
+    student_config = load_checkpoint(both / "detection-student.pt").train_config
+    assert (student_config["loss"], student_config["recipe"]["student_teachers"]) == (
+        "distillation",
+        "both",
+    )
+    assert (student_config["precision"], student_config["recipe"]["precision"]) == ("bf16", "bf16")
     # At their defaults the later fields are recorded as before they existed.
     assert {"student_teachers", "precision"}.isdisjoint(teacher_config["recipe"])
     # Embeddings cached: per fold train, val and two test conditions, then the ship's train, val.
