@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from nser_models.architectures import model_spec
 from nser_models.augment import AugmentConfig
@@ -54,7 +54,6 @@ from nser_models.data.real_windows import (
     WindowRecipe,
     device_windows,
     padded_and_noisy_windows,
-    padded_window,
 )
 from nser_models.data.sources import load_source
 from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_set
@@ -83,8 +82,9 @@ POOLED_STUDENT = "pooled-student"
 # The order they train in: the students learn from the fold's teacher.
 MODELS = (TEACHER, BASELINE, STUDENT, POOLED_STUDENT)
 CONDITIONS = ("padded", "noisy")
-# Whom the students learn from (`RealRecipe.student_teachers`): the fold's ResNet teacher, the
-# YAMNet probe (yamnet.py), or both, their log-odds averaged.
+# Whom the students learn from on the real windows (`RealRecipe.student_teachers`): the fold's
+# ResNet teacher, the YAMNet probe (yamnet.py), or both, their log-odds averaged. On the
+# synthetic clips always the ResNet teacher (`_student_targets`).
 STUDENT_TEACHERS = ("resnet", "yamnet", "both")
 PROBE = "yamnet-probe"  # its row in the report: the probe is scored like the models it teaches
 # The detection checkpoints trained on the synthetic corpus alone. The shipped detection ones
@@ -274,19 +274,21 @@ def _window_embeddings(audio: Sequence[Audio], key: str) -> Embeddings:
 
 @dataclass(frozen=True)
 class TrainingWindows:
-    """The windows a fold (or the ship run) trains on; YAMNet's embeddings of them, in the
-    same order, when the recipe's students learn from YAMNet."""
+    """The windows a fold (or the ship run) trains on: the real windows first, then the
+    synthetic clips (train only). When the recipe's students learn from YAMNet, its embeddings
+    of the real windows, in the same order."""
 
     train: FeatureSet
     val: FeatureSet
-    yamnet: tuple[Embeddings, Embeddings] | None = None  # (train, val)
+    yamnet: tuple[Embeddings, Embeddings] | None = None  # (train's real windows, val)
 
     def fit_probe(self) -> YamNetProbe:
-        """The YAMNet probe of these windows: fitted on train, its strength chosen on val."""
+        """The YAMNet probe of the real windows: fitted on train's, its strength chosen on val."""
         if self.yamnet is None:
             raise NserError("the YAMNet probe needs the windows' YAMNet embeddings")
         train, val = self.yamnet
-        return YamNetProbe.fit(train, self.train.labels.numpy(), val, self.val.labels.numpy())
+        labels = self.train.labels[: len(train)].numpy()
+        return YamNetProbe.fit(train, labels, val, self.val.labels.numpy())
 
 
 def training_sets(
@@ -318,17 +320,13 @@ def training_sets(
             index,
         )
         real = _window_features(triples, features, key)
-        audio = [a for _, _, a in triples]
+        if recipe.uses_yamnet:
+            embeddings[name] = _window_embeddings([a for _, _, a in triples], _key("yamnet", key))
         if name == "train":  # validation stays real: it picks the epoch that transfers
             pool = synthetic[name]
             pool = random.Random(recipe.seed).sample(pool, min(recipe.synthetic_clips, len(pool)))
-            clips = build_feature_set(task_records(pool, task), features)
-            real = _concat([real, clips])
-            audio += [padded_window(r) for r in clips.records] if recipe.uses_yamnet else []
+            real = _concat([real, build_feature_set(task_records(pool, task), features)])
         sets[name] = real
-        if recipe.uses_yamnet:
-            ids = [r.clip_id for r in real.records]
-            embeddings[name] = _window_embeddings(audio, _key(key, ids, recipe.seed))
     yamnet = (embeddings["train"], embeddings["val"]) if recipe.uses_yamnet else None
     return TrainingWindows(sets["train"], sets["val"], yamnet)
 
@@ -473,11 +471,7 @@ def train_models(
             for p in teacher.parameters():
                 p.requires_grad_(False)
             if probe_logits is not None and recipe.uses_yamnet:
-                teacher_logits = probe_logits
-                if recipe.student_teachers == "both":  # their log-odds averaged
-                    teacher_logits = (
-                        teacher_logits + predict_logits(teacher, data.train.features)
-                    ) / 2
+                teacher_logits = _student_targets(recipe, probe_logits, teacher, data.train)
                 teacher = None
         paths[name] = train_model(
             name,
@@ -493,6 +487,19 @@ def train_models(
             teacher_logits=teacher_logits,
         )
     return paths
+
+
+def _student_targets(
+    recipe: RealRecipe, probe_logits: Tensor, teacher: nn.Module, train: FeatureSet
+) -> Tensor:
+    """The students' soft targets: on the real windows (the first len(probe_logits)) the
+    probe's (`yamnet`) or its log-odds and the ResNet teacher's averaged (`both`); on the
+    synthetic clips the ResNet teacher's alone: YAMNet has heard real voices, not ours (taught
+    by the probe there too, the pooled student lost 6 points on the synthetic test speakers)."""
+    resnet = predict_logits(teacher, train.features)
+    n = len(probe_logits)
+    real = probe_logits if recipe.student_teachers == "yamnet" else (probe_logits + resnet[:n]) / 2
+    return torch.cat([real, resnet[n:]])
 
 
 def _resume_key(path: Path, features: FeatureConfig) -> str | None:
