@@ -331,35 +331,43 @@ def training_sets(
     return TrainingWindows(sets["train"], sets["val"], yamnet)
 
 
-def test_sets(
-    task: Task, real_test: Sequence[ClipRecord], recipe: RealRecipe, features: FeatureConfig
-) -> dict[str, FeatureSet]:
-    """The held-out clips in both conditions; for detection every clip takes part, for type
-    the cries and laughs."""
+@dataclass(frozen=True)
+class HeldOut:
+    """A fold's held-out windows in both conditions (for detection every clip takes part, for
+    type the cries and laughs) and the ids of the clips they come from."""
+
+    task: Task
+    windows: dict[str, list[tuple[ClipRecord, int, Audio]]]
+    clip_ids: list[str]
+
+
+def held_out_windows(task: Task, real_test: Sequence[ClipRecord], recipe: RealRecipe) -> HeldOut:
     labelled = task_records(real_test, task)
     beds = [r for r in real_test if sound_class_of(r) is SoundClass.BACKGROUND]
     windows = padded_and_noisy_windows(labelled, beds, recipe.test_snr_db, recipe.seed)
-    ids = sorted(r.clip_id for r, _ in labelled)
+    return HeldOut(task, windows, sorted(r.clip_id for r, _ in labelled))
+
+
+def held_out_features(
+    held: HeldOut, recipe: RealRecipe, features: FeatureConfig
+) -> dict[str, FeatureSet]:
+    """The mel features of the held-out windows, by condition."""
     return {
         c: _window_features(
-            windows[c], features, _key(task, c, ids, recipe.test_snr_db, recipe.seed)
+            held.windows[c],
+            features,
+            _key(held.task, c, held.clip_ids, recipe.test_snr_db, recipe.seed),
         )
         for c in CONDITIONS
     }
 
 
-def test_embeddings(
-    task: Task, real_test: Sequence[ClipRecord], recipe: RealRecipe
-) -> dict[str, Embeddings]:
-    """YAMNet's embeddings of `test_sets`' windows, in the same order."""
-    labelled = task_records(real_test, task)
-    beds = [r for r in real_test if sound_class_of(r) is SoundClass.BACKGROUND]
-    windows = padded_and_noisy_windows(labelled, beds, recipe.test_snr_db, recipe.seed)
-    ids = sorted(r.clip_id for r, _ in labelled)
+def held_out_embeddings(held: HeldOut, recipe: RealRecipe) -> dict[str, Embeddings]:
+    """YAMNet's embeddings of the held-out windows, by condition, in the same order."""
     return {
         c: _window_embeddings(
-            [a for _, _, a in windows[c]],
-            _key("test", task, c, ids, recipe.test_snr_db, recipe.seed),
+            [a for _, _, a in held.windows[c]],
+            _key("test", held.task, c, held.clip_ids, recipe.test_snr_db, recipe.seed),
         )
         for c in CONDITIONS
     }
@@ -584,6 +592,7 @@ def _train_and_score_fold(
     test_packages: Sequence[str],
     real: Sequence[ClipRecord],
     synthetic: dict[str, list[ClipRecord]],
+    held: HeldOut,
     tests: dict[str, FeatureSet],
     recipe: RealRecipe,
     features: FeatureConfig,
@@ -620,7 +629,7 @@ def _train_and_score_fold(
             probe_logits = probe.logits(trained_on.yamnet[0])
             probe_scores = {
                 c: torch.softmax(probe.logits(e), dim=1)[:, 1].tolist()
-                for c, e in test_embeddings(task, real_test, recipe).items()
+                for c, e in held_out_embeddings(held, recipe).items()
             }
         fold_dir = out / f"fold-{index}"
         paths = train_models(
@@ -674,7 +683,8 @@ def run_folds(
         per_fold = []
         for index, test_packages in enumerate(folds):
             real_test = [r for r in real if r.source in test_packages]
-            tests = test_sets(task, real_test, recipe, features)
+            held = held_out_windows(task, real_test, recipe)
+            tests = held_out_features(held, recipe, features)
             state_path = fold_state_path(out, task, index)
             key = _fold_key(task, test_packages, recipe, start) + ("-score" if score_only else "")
             clips = {c: [r.clip_id for r in w.records] for c, w in tests.items()}
@@ -685,7 +695,7 @@ def run_folds(
                 row, fold_scores = state["row"], state["scores"]
             else:
                 row, fold_scores, paths = _train_and_score_fold(
-                    task, index, test_packages, real, synthetic, tests, recipe, features, out,
+                    task, index, test_packages, real, synthetic, held, tests, recipe, features, out,
                     start, score_only, device,
                 )  # fmt: skip
                 _write_fold(
