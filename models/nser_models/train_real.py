@@ -56,6 +56,8 @@ from nser_models.data.real_windows import (
     padded_and_noisy_windows,
 )
 from nser_models.data.sources import load_source
+from nser_models.data.tts_speech import MANIFEST_NAME as TTS_MANIFEST
+from nser_models.data.tts_speech import load_tts
 from nser_models.featureset import DEFAULT_CACHE_DIR, FeatureSet, build_feature_set
 from nser_models.metrics import predict_logits, recall_at_false_alarm, roc_auc
 from nser_models.report import real_audio_markdown
@@ -124,6 +126,9 @@ class RealRecipe:
     seed: int = 0
     student_teachers: str = "resnet"  # one of STUDENT_TEACHERS; detection only beyond "resnet"
     precision: str = "fp32"  # TrainConfig.precision of every model
+    # espeak-ng speech (data/tts_speech.py) beside the real training windows, labelled not a
+    # scream; the number of its clips, so that a run with another corpus is another recipe.
+    tts_clips: int = 0
 
     def __post_init__(self) -> None:
         if self.student_teachers not in STUDENT_TEACHERS:
@@ -148,7 +153,7 @@ class RealRecipe:
 # windows a clip. At 18 / 3 windows an epoch is three times as long: a third of the epochs.
 # Fields added to the recipe after runs were recorded (and resumed by their record): left out of
 # the record at these defaults, so that those runs' folds and checkpoints still read back.
-LATER_FIELDS = {"student_teachers": "resnet", "precision": "fp32"}
+LATER_FIELDS: dict[str, Any] = {"student_teachers": "resnet", "precision": "fp32", "tts_clips": 0}
 
 EPOCHS = {TEACHER: 5, BASELINE: 4, STUDENT: 10, POOLED_STUDENT: 10}
 LR = {TEACHER: 3e-4, BASELINE: 3e-4, STUDENT: 1e-3, POOLED_STUDENT: 1e-3}
@@ -297,8 +302,12 @@ def training_sets(
     synthetic: dict[str, list[ClipRecord]],
     recipe: RealRecipe,
     features: FeatureConfig,
+    tts: Sequence[ClipRecord] = (),
 ) -> TrainingWindows:
-    """(train, val) of device-like windows of `real_train` plus synthetic clips."""
+    """(train, val) of device-like windows of `real_train` plus synthetic clips; the `tts`
+    clips (recipe.tts_clips of them) join the training windows, never the validation ones."""
+    if len(tts) != recipe.tts_clips:
+        raise NserError(f"the recipe names {recipe.tts_clips} espeak-ng clips, given {len(tts)}")
     if recipe.uses_yamnet and task is not Task.DETECTION:
         raise NserError("the YAMNet teacher knows screams, not valence: detection only")
     rest, held = speaker_slice(real_train, recipe.val_fraction, recipe.seed)
@@ -309,6 +318,8 @@ def training_sets(
     embeddings: dict[str, Embeddings] = {}
     for index, (name, records) in enumerate((("train", rest), ("val", held))):
         labelled = task_records(records, task)
+        if name == "train":  # after the real clips: their windows stay those of a run without
+            labelled += task_records(tts, task)
         beds = [r for r in records if sound_class_of(r) is SoundClass.BACKGROUND]
         triples = device_windows(labelled, per_label, beds, records, recipe.window, split=index)
         key = _key(
@@ -592,6 +603,7 @@ def _train_and_score_fold(
     test_packages: Sequence[str],
     real: Sequence[ClipRecord],
     synthetic: dict[str, list[ClipRecord]],
+    tts: Sequence[ClipRecord],
     held: HeldOut,
     tests: dict[str, FeatureSet],
     recipe: RealRecipe,
@@ -605,12 +617,12 @@ def _train_and_score_fold(
     real_test = [r for r in real if r.source in test_packages]
     real_train = [r for r in real if r.source not in test_packages]
     hashed = assert_disjoint(
-        {"train": real_train, "test": real_test, "synthetic": synthetic["train"]}
+        {"train": [*real_train, *tts], "test": real_test, "synthetic": synthetic["train"]}
     )
     paths: dict[str, Path] = {}
     probe_scores: dict[str, list[float]] = {}
     if not score_only:
-        trained_on = training_sets(task, real_train, synthetic, recipe, features)
+        trained_on = training_sets(task, real_train, synthetic, recipe, features, tts)
         train, val = trained_on.train, trained_on.val
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, train, val, synthetic_test, "", {"test": list(test_packages)})
@@ -663,6 +675,7 @@ def run_folds(
     score_only: bool = False,
     device: str = "cpu",
     on_fold: Callable[[dict[str, Any]], None] | None = None,
+    tts: Sequence[ClipRecord] = (),
 ) -> dict[str, Any]:
     """Train and score every fold; fold models go to `out/fold-N/`, removed after scoring
     unless `keep_models`. With `score_only`, nothing is trained: only the starting checkpoints
@@ -695,8 +708,8 @@ def run_folds(
                 row, fold_scores = state["row"], state["scores"]
             else:
                 row, fold_scores, paths = _train_and_score_fold(
-                    task, index, test_packages, real, synthetic, held, tests, recipe, features, out,
-                    start, score_only, device,
+                    task, index, test_packages, real, synthetic, tts, held, tests, recipe,
+                    features, out, start, score_only, device,
                 )  # fmt: skip
                 _write_fold(
                     state_path, {"key": key, "clips": clips, "row": row, "scores": fold_scores}
@@ -741,10 +754,11 @@ def ship(
     out: Path,
     init: Path | None,
     device: str = "cpu",
+    tts: Sequence[ClipRecord] = (),
 ) -> None:
     """Train on every package with the same recipe; write the checkpoints and the manifest."""
     for task in tasks:
-        windows = training_sets(task, real, synthetic, recipe, features)
+        windows = training_sets(task, real, synthetic, recipe, features, tts)
         synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, windows.train, windows.val, synthetic_test, "", {})
         start = init or synthetic_start(task)
@@ -805,6 +819,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(models/nser_models/yamnet.py; detection only) or both",
     )
     parser.add_argument(
+        "--tts",
+        type=Path,
+        help="espeak-ng speech (nser corpus tts) to train on as more speech, never held out",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="one epoch per model, 100 synthetic clips, 2 windows a cry: a smoke run",
@@ -823,6 +842,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     if args.synthetic_clips < 0:
         raise NserError("--synthetic-clips must be >= 0")
+    tts = load_tts(args.tts) if args.tts is not None else []
     recipe = RealRecipe(
         folds=args.folds,
         seed=args.seed,
@@ -830,6 +850,7 @@ def run(args: argparse.Namespace) -> int:
         synthetic_clips=args.synthetic_clips,
         student_teachers=args.student_teachers,
         precision=args.precision,
+        tts_clips=len(tts),
     )
     if args.quick:
         recipe = replace(
@@ -851,7 +872,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_folds:
         # The clip table and the checkpoints every fold started from.
         starts = {args.init or synthetic_start(task) for task in tasks}
-        inputs = input_digests([TABLE_PATH]) | {
+        tts_manifest = [args.tts / TTS_MANIFEST] if args.tts is not None else []
+        inputs = input_digests([TABLE_PATH, *tts_manifest]) | {
             k: v for start in sorted(starts) for k, v in checkpoint_digests(start).items()
         }
 
@@ -872,6 +894,7 @@ def run(args: argparse.Namespace) -> int:
             args.score_only,
             device,
             write_report,
+            tts,
         )
         write_report(result)
         print(real_audio_markdown(result))
@@ -880,5 +903,5 @@ def run(args: argparse.Namespace) -> int:
                 fold_state_path(args.out, task, index).unlink(missing_ok=True)
     if args.ship is not None:
         args.ship.mkdir(parents=True, exist_ok=True)
-        ship(real, synthetic, tasks, recipe, features, args.ship, args.init, device)
+        ship(real, synthetic, tasks, recipe, features, args.ship, args.init, device, tts)
     return 0

@@ -9,20 +9,24 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from nser_models.data.clips import ClipRecord
 from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
 from nser_models.metrics import recall_at_false_alarm, roc_auc
 from nser_models.train_real import (
+    RealRecipe,
     assert_disjoint,
     detection_metrics,
     package_folds,
     speaker_slice,
+    training_sets,
     valence_metrics,
 )
-from nser_shared.errors import DatasetError
+from nser_shared.errors import DatasetError, NserError
 from nser_shared.frontend.audio import write_audio
-from nser_shared.wire.labels import Valence
+from nser_shared.frontend.features import DEFAULT_FEATURE_CONFIG
+from nser_shared.wire.labels import Task, Valence
 
 
 def test_auc_by_hand() -> None:
@@ -141,6 +145,32 @@ def test_device_windows_are_3s_bounded_deterministic_and_hold_the_sound(tmp_path
     assert np.count_nonzero(tests["noisy"][0][2]) > 40000  # in ambience throughout
 
 
+def test_tts_clips_join_the_training_windows_and_change_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the feature cache is relative to the working directory
+    real = [record(tmp_path, f"c{i}", "a", "scream:pain", speaker=f"v{i}") for i in range(3)]
+    real += [record(tmp_path, f"s{i}", "a", "speech:x", speaker=f"v{i}") for i in range(3)]
+    real += [record(tmp_path, "bed", "a", "background:rain")]
+    tts = [
+        record(tmp_path, f"t{i}", "espeak-ng", "speech:tts", dataset="tts", speaker=f"t{i}")
+        for i in range(2)
+    ]
+    recipe = RealRecipe(synthetic_clips=0, windows_per_scream=1, windows_per_other=2)
+    synthetic: dict[str, list[ClipRecord]] = {"train": []}
+    alone = training_sets(Task.DETECTION, real, synthetic, recipe, DEFAULT_FEATURE_CONFIG)
+    spoken = RealRecipe(synthetic_clips=0, windows_per_scream=1, windows_per_other=2, tts_clips=2)
+    both = training_sets(Task.DETECTION, real, synthetic, spoken, DEFAULT_FEATURE_CONFIG, tts)
+    n = len(alone.train)
+    assert len(both.train) == n + 2 * 2  # windows_per_other windows of each spoken line
+    assert [r.clip_id for r in both.train.records[n:]] == ["t0", "t0", "t1", "t1"]
+    assert both.train.labels[n:].tolist() == [0] * 4
+    assert torch.equal(both.train.features[:n], alone.train.features)  # the real windows as before
+    assert torch.equal(both.val.features, alone.val.features)  # validation stays recorded audio
+    with pytest.raises(NserError, match="names 0 espeak-ng clips, given 2"):
+        training_sets(Task.DETECTION, real, synthetic, recipe, DEFAULT_FEATURE_CONFIG, tts)
+
+
 def test_detection_and_valence_metrics_split_the_negatives(tmp_path: Path) -> None:
     cry = record(tmp_path, "c", "a", "scream:pain")
     speech = record(tmp_path, "s", "a", "speech:x")
@@ -222,6 +252,8 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
     assert "--device must be cpu or a CUDA device" in capsys.readouterr().err
     assert main([*args, "--synthetic-clips", "-1"]) == 1
     assert "--synthetic-clips must be >= 0" in capsys.readouterr().err
+    assert main([*args, "--tts", str(tmp_path / "no-tts")]) == 1
+    assert "manifest not found" in capsys.readouterr().err
 
     shipped = tmp_path / "shipped"
     assert main([*args, "--skip-folds", "--ship", str(shipped)]) == 0

@@ -4,9 +4,11 @@
     nser corpus --out /tmp/tiny --speakers 3 --clips-per-speaker 12 --noise-seconds 5
     nser corpus real --out data/real            # real recordings from Debian packages
     nser corpus real --out data/real --debs ~/debs --packages warmux-data,redeclipse-data
+    nser corpus tts --out data/tts              # espeak-ng speech: training negatives
 
 `synthetic` (the default) writes clips, manifest.csv and DEMAND-layout noise; `real` builds the
-real-audio corpus from the committed clip table (data/real_corpus.py).
+real-audio corpus from the committed clip table (data/real_corpus.py); `tts` has espeak-ng speak
+short lines (data/tts_speech.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from nser_models.data import real_corpus
+from nser_models.data import real_corpus, tts_speech
 from nser_models.data.clips import ClipRecord
 from nser_models.data.demand import PAPER_NOISE_ENVIRONMENTS
 from nser_models.data.synthetic import (
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("synthetic", "real"),
+        choices=("synthetic", "real", "tts"),
         default="synthetic",
         help="which corpus (default: %(default)s)",
     )
@@ -56,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"rewrite {real_corpus.TABLE_PATH.name}, instead of building",
     )
     real.add_argument("--keep-unpacked", action="store_true", help="keep OUT/.unpacked")
+    parser.add_argument_group("tts corpus").add_argument(
+        "--clips",
+        type=int,
+        default=tts_speech.DEFAULT_CLIPS,
+        help="spoken lines to write (default: %(default)s; --seed picks their voices)",
+    )
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_CORPUS.seed, help="(default: %(default)s)"
     )
@@ -88,6 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "real":
         return run_real(args)
+    if args.kind == "tts":
+        return run_tts(args)
     if args.out is None:
         raise DatasetError("--out is required")
     if args.workers < 0:
@@ -137,6 +147,21 @@ def run_real(args: argparse.Namespace) -> int:
             f"  skipped {len(report.changed)} clips whose bytes differ from the table "
             f"(another package version?): {', '.join(report.changed[:5])}"
         )
+    return 0
+
+
+def run_tts(args: argparse.Namespace) -> int:
+    if args.out is None:
+        raise DatasetError("--out is required")
+    out: Path = args.out
+    _check_target(out, args.force)
+    started = time.perf_counter()
+    records = tts_speech.build_tts_corpus(out, args.clips, args.seed)
+    print(
+        f"wrote {len(records)} espeak-ng clips in {len({r.speaker for r in records})} voices "
+        f"to {out} in {time.perf_counter() - started:.1f} s\n"
+        f"  manifest: {out / tts_speech.MANIFEST_NAME}"
+    )
     return 0
 
 
