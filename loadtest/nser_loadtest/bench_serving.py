@@ -149,7 +149,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backends",
-        default="onnxruntime,torchscript,eager",
+        default="onnxruntime,openvino,torchscript,eager",
         help="comma-separated backends measured in process",
     )
     parser.add_argument("--serve-backend", default="onnxruntime", help="backend of the server")
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         backends = [BackendName(b.strip()) for b in args.backends.split(",") if b.strip()]
         serve_backend = BackendName(args.serve_backend)
     except ValueError as exc:
-        raise ConfigurationError(f"{exc}; backends: onnxruntime, torchscript, eager") from None
+        raise ConfigurationError(f"{exc}; backends: {', '.join(BackendName)}") from None
     if args.threads < 1 or args.step_seconds <= 0 or args.slo_ms <= 0 or args.low_rate <= 0:
         raise ConfigurationError("threads, step seconds, SLO and low rate must be positive")
     step_s = 1.5 if args.quick else args.step_seconds

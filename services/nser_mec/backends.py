@@ -1,6 +1,7 @@
 """The MEC's backends built from PyTorch checkpoints: eager PyTorch, a frozen TorchScript graph,
-and ONNX Runtime on the checkpoint exported in memory (runners.py says why ONNX Runtime is the
-default). The MEC serving `nser export`'s files needs none of this (onnx_models.py).
+and ONNX Runtime or OpenVINO on the checkpoint exported in memory (runners.py says why ONNX
+Runtime is the default). The MEC serving `nser export`'s files needs none of this
+(onnx_models.py).
 """
 
 from __future__ import annotations
@@ -8,7 +9,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nser_mec.runners import BackendName, Batch, Logits, OnnxRuntimeRunner, Runner
+from nser_mec.runners import (
+    BackendName,
+    Batch,
+    Logits,
+    OnnxRuntimeRunner,
+    OpenVinoRunner,
+    Runner,
+)
 from nser_models.export import onnx_bytes
 
 
@@ -45,6 +53,8 @@ def make_runner(name: BackendName, model: nn.Module, example: Batch, threads: in
     runner: Runner
     if name is BackendName.ONNXRUNTIME:
         runner = OnnxRuntimeRunner(onnx_bytes(model, example.shape[1:]), threads)
+    elif name is BackendName.OPENVINO:
+        runner = OpenVinoRunner(onnx_bytes(model, example.shape[1:]), threads)
     elif name is BackendName.TORCHSCRIPT:
         runner = TorchScriptRunner(model, example)
     else:

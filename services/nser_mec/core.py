@@ -90,7 +90,7 @@ class ServingCore:
         s = self.settings
         if s.onnx_dir:
             engine = await asyncio.to_thread(
-                load_onnx, Path(s.onnx_dir), s.models, s.threads, s.cascade
+                load_onnx, Path(s.onnx_dir), s.models, s.threads, s.cascade, backend=s.backend
             )
         else:
             # Imported here: it needs PyTorch, which the lean image (onnx_dir) does not have.

@@ -1,5 +1,5 @@
-"""Models served from `nser export`'s ONNX files, by ONNX Runtime, without PyTorch (the lean MEC
-image: `NSER_MEC_ONNX_DIR`).
+"""Models served from `nser export`'s ONNX files, by ONNX Runtime or OpenVINO, without PyTorch
+(the lean MEC image: `NSER_MEC_ONNX_DIR`).
 
 The folder's `manifest.json` lists each graph `<task>-<model>.onnx` with its sha256 (checked
 before it is loaded), the checkpoint it came from (and that checkpoint's sha256) and the
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nser_mec.engine import InferenceEngine, ServedModel
-from nser_mec.runners import Batch, OnnxRuntimeRunner, Runner
+from nser_mec.runners import BackendName, Batch, OnnxRuntimeRunner, OpenVinoRunner, Runner
 from nser_shared.errors import ConfigurationError, FeatureConfigMismatchError, UnknownModelError
 from nser_shared.frontend.config import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from nser_shared.wire.labels import Task
@@ -29,6 +29,7 @@ from nser_shared.wire.labels import Task
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+ONNX_BACKENDS = (BackendName.ONNXRUNTIME, BackendName.OPENVINO)
 FIELDS = ("file", "sha256", "checkpoint_sha256", "feature_config_id")
 
 
@@ -59,8 +60,12 @@ def load_onnx(
     threads: int,
     cascade: bool = True,
     feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG,
+    backend: BackendName = BackendName.ONNXRUNTIME,
 ) -> InferenceEngine:
-    """The ONNX graphs of `names`, both tasks, from `folder` (written by `nser export`)."""
+    """The ONNX graphs of `names`, both tasks, from `folder` (written by `nser export`), run by
+    ONNX Runtime or OpenVINO."""
+    if backend not in ONNX_BACKENDS:
+        raise ConfigurationError(f"ONNX files run on onnxruntime or openvino, not {backend}")
     manifest = read_manifest(folder)
     example: Batch = np.zeros((1, *feature_config.shape), dtype=np.float32)
     models: dict[str, ServedModel] = {}
@@ -86,7 +91,11 @@ def load_onnx(
                     f"{folder / entry['file']} is not the file its manifest names (sha256 "
                     "differs): export the folder again"
                 )
-            runners[task] = OnnxRuntimeRunner(graph, threads)
+            runners[task] = (
+                OpenVinoRunner(graph, threads)
+                if backend is BackendName.OPENVINO
+                else OnnxRuntimeRunner(graph, threads)
+            )
             runners[task].run(example)  # the first call allocates; not a request's
             digest.update(entry["checkpoint_sha256"].encode())
         models[name] = ServedModel(name, digest.hexdigest()[:12], runners)

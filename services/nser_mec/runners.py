@@ -1,5 +1,6 @@
 """How the MEC runs one classifier on a batch of feature windows: the `Runner` protocol, the
-backends it can name, and ONNX Runtime's runner, which needs no PyTorch.
+backends it can name, and the runners of an ONNX graph, which need no PyTorch: ONNX Runtime's
+and OpenVINO's.
 
 The MEC serves with ONNX Runtime by default: on this project's 2-core machines it runs the
 student 2-3x faster than PyTorch eager and ahead of a frozen TorchScript graph
@@ -7,6 +8,10 @@ student 2-3x faster than PyTorch eager and ahead of a frozen TorchScript graph
 graph comes either from `nser export`'s files (the lean MEC image, without PyTorch:
 `onnx_models.py`) or from a checkpoint exported in memory (`backends.py`, with PyTorch, which
 also holds the other two backends, kept for comparison and as a fallback).
+
+`openvino` compiles the same ONNX graph with OpenVINO and computes in bfloat16 where the CPU
+does so natively (AVX512-BF16 or AMX: `OpenVinoRunner.precision` says which), float32
+elsewhere (`nser bench-serving` measures it beside ONNX Runtime).
 
 Every runner takes a float32 array (B, 1, n_mels, frames) and returns float32 logits (B, C).
 `run` is called from one worker thread at a time.
@@ -28,6 +33,7 @@ Logits = npt.NDArray[np.float32]
 
 class BackendName(StrEnum):
     ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
     TORCHSCRIPT = "torchscript"
     EAGER = "eager"
 
@@ -57,4 +63,31 @@ class OnnxRuntimeRunner:
 
     def run(self, batch: Batch) -> Logits:
         out: Logits = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: batch})[0]
+        return out
+
+
+class OpenVinoRunner:
+    """An ONNX graph (bytes) compiled by OpenVINO for the CPU: bfloat16 where the CPU computes
+    it natively, float32 elsewhere; its GIL-free `infer` like ONNX Runtime's `run`."""
+
+    def __init__(self, graph: bytes, threads: int) -> None:
+        import openvino as ov  # imported here: only this backend needs it
+
+        core = ov.Core()
+        native_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        compiled = core.compile_model(
+            core.read_model(graph),
+            "CPU",
+            {
+                "INFERENCE_PRECISION_HINT": "bf16" if native_bf16 else "f32",
+                "INFERENCE_NUM_THREADS": threads,
+                "NUM_STREAMS": 1,  # one batch at a time, as the MEC runs them
+                "PERFORMANCE_HINT": "LATENCY",
+            },
+        )
+        self.precision: str = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        self.request = compiled.create_infer_request()
+
+    def run(self, batch: Batch) -> Logits:
+        out: Logits = self.request.infer({ONNX_INPUT: batch})[ONNX_OUTPUT]
         return out

@@ -39,12 +39,15 @@ class MecSettings:
         parse=parse_names,
     )
     backend: BackendName = setting(
-        "NSER_MEC_BACKEND", "onnxruntime, torchscript or eager", DEFAULT_BACKEND, parse=BackendName
+        "NSER_MEC_BACKEND",
+        "onnxruntime, openvino, torchscript or eager",
+        DEFAULT_BACKEND,
+        parse=BackendName,
     )
     onnx_dir: str = setting(
         "NSER_MEC_ONNX_DIR",
         "serve the ONNX files `nser export` wrote to this folder, without PyTorch "
-        "(backend onnxruntime); empty: the shipped checkpoints",
+        "(backend onnxruntime or openvino); empty: the shipped checkpoints",
         "",
     )
     # One intra-op thread: on 2 cores a second one made the student no faster and the tail
@@ -143,8 +146,8 @@ class MecSettings:
             )
             if getattr(self, name) < low
         ]
-        if self.onnx_dir and self.backend is not BackendName.ONNXRUNTIME:
-            problems.append(f"onnx_dir needs backend onnxruntime, not {self.backend}")
+        if self.onnx_dir and self.backend not in (BackendName.ONNXRUNTIME, BackendName.OPENVINO):
+            problems.append(f"onnx_dir needs backend onnxruntime or openvino, not {self.backend}")
         if self.port > 65535 or self.metrics_port > 65535:
             problems.append("ports must be <= 65535")
         if problems:

@@ -15,13 +15,14 @@ from support.processes import RedisChild
 
 from nser_mec.checkpoints import load_checkpoints
 from nser_mec.onnx_models import load_onnx
-from nser_mec.runners import BackendName
+from nser_mec.runners import BackendName, OpenVinoRunner
 from nser_mec.settings import MecSettings
 from nser_models import export
 from nser_models.checkpoint import SHIPPED_DIR
 from nser_models.served import SERVED_MODEL
 from nser_shared.errors import ConfigurationError, FeatureConfigMismatchError, UnknownModelError
 from nser_shared.frontend.config import DEFAULT_FEATURE_CONFIG
+from nser_shared.wire.labels import Task
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +52,30 @@ def test_onnx_files_answer_as_the_checkpoints_with_the_same_version(onnx_dir: Pa
             assert task_y is not None
             for name, p in task_x.probabilities.items():
                 assert p == pytest.approx(task_y.probabilities[name], abs=1e-5)
+
+
+def test_openvino_answers_as_onnx_runtime(onnx_dir: Path) -> None:
+    """OpenVINO runs the same graphs in bfloat16 on CPUs that compute it natively (this
+    project's Xeons): its probabilities stay within a few thousandths of ONNX Runtime's."""
+    on_ort = load_onnx(onnx_dir, [SERVED_MODEL], threads=1, cascade=False)
+    on_ov = load_onnx(
+        onnx_dir, [SERVED_MODEL], threads=1, cascade=False, backend=BackendName.OPENVINO
+    )
+    runner = on_ov.resolve("").runners[Task.DETECTION]
+    assert isinstance(runner, OpenVinoRunner)
+    assert runner.precision in ("bf16", "f32")
+    rng = np.random.default_rng(1)
+    for size in (1, 3, 8):  # the batch size varies from call to call
+        batch = rng.uniform(-1, 1, (size, *DEFAULT_FEATURE_CONFIG.shape)).astype(np.float32)
+        a = on_ort.classify(on_ort.resolve(""), batch)
+        b = on_ov.classify(on_ov.resolve(""), batch)
+        for x, y in zip(a, b, strict=True):
+            for task_x, task_y in ((x.detection, y.detection), (x.type, y.type)):
+                assert task_x is not None
+                assert task_y is not None
+                for name, p in task_x.probabilities.items():
+                    assert p == pytest.approx(task_y.probabilities[name], abs=0.03)
+    assert on_ov.resolve("").version == on_ort.resolve("").version
 
 
 def _copy(onnx_dir: Path, tmp_path: Path) -> Path:
@@ -98,14 +123,17 @@ def test_a_malformed_manifest_is_a_configuration_error(onnx_dir: Path, tmp_path:
 
 
 def test_onnx_files_need_the_onnxruntime_backend() -> None:
-    with pytest.raises(ConfigurationError, match="backend onnxruntime"):
+    with pytest.raises(ConfigurationError, match="backend onnxruntime or openvino"):
         MecSettings(onnx_dir="/some/folder", backend=BackendName.EAGER)
 
 
+@pytest.mark.parametrize("backend", [BackendName.ONNXRUNTIME, BackendName.OPENVINO])
 def test_a_mec_serving_onnx_files_classifies_over_grpc(
-    onnx_dir: Path, module_redis: RedisChild, tmp_path: Path
+    onnx_dir: Path, module_redis: RedisChild, tmp_path: Path, backend: BackendName
 ) -> None:
-    server = MecProcess(module_redis.url, tmp_path / "mec.log", "--onnx-dir", str(onnx_dir))
+    server = MecProcess(
+        module_redis.url, tmp_path / "mec.log", "--onnx-dir", str(onnx_dir), "--backend", backend
+    )
     server.wait_serving()
     try:
         answer = server.stub.Classify(feature_window(), timeout=10)
