@@ -37,6 +37,7 @@ from nser_loadtest.cli import ServerCpu, served_settings
 from nser_loadtest.openloop import LoadResult, Protocol, run_open_loop
 from nser_loadtest.plots import plot_latency_vs_load
 from nser_loadtest.windows import corpus_windows
+from nser_mec.runners import DEFAULT_BACKEND, BackendName
 from nser_models.checkpoint import SHIPPED_DIR
 from nser_models.export import export
 from nser_shared.errors import NserError
@@ -136,6 +137,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per load step")
     parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
     parser.add_argument(
+        "--backend",
+        type=BackendName,
+        choices=list(BackendName),
+        default=DEFAULT_BACKEND,
+        help="the MEC's backend (default: %(default)s); the peer always runs ONNX Runtime",
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("runs/peer"), help="folder for the report and figure"
     )
 
@@ -157,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
         for model in models:
             export(model, Task.DETECTION, folder)
         redis_child = RedisChild(free_port(), folder)
-        mec = MecChild(redis_child.url, folder / "mec.log", ["--models", ",".join(models)],
+        mec = MecChild(redis_child.url, folder / "mec.log",
+                       ["--models", ",".join(models), "--backend", args.backend.value],
                        pki=None)  # fmt: skip  # plaintext: this measures serving, not TLS
         try:
             redis_child.start()
@@ -182,11 +191,12 @@ def run(args: argparse.Namespace) -> int:
         "inputs": checkpoint_digests(SHIPPED_DIR),
         "machine": machine(),
         "nser": {
-            "does": "detection, type for detected screams, XADD to Redis, then answers",
+            "does": f"detection, type for detected screams ({args.backend.value}), XADD to "
+            "Redis, then answers",
             "settings": settings,
         },
         "kserve": {
-            "does": "detection only (the exported network), then answers",
+            "does": "detection only (the exported network, onnxruntime), then answers",
             "requirements": list(PEER_REQUIREMENTS),
         },
         "seconds_per_step": seconds,
