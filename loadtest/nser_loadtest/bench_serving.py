@@ -136,7 +136,9 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
-        "versions": {p: version(p) for p in ("torch", "onnxruntime", "grpcio", "protobuf")},
+        "versions": {
+            p: version(p) for p in ("torch", "onnxruntime", "openvino", "grpcio", "protobuf")
+        },
     }
 
 

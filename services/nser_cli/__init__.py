@@ -43,6 +43,7 @@ COMMANDS: dict[str, Command] = {
     "bench-peer": Command(
         "nser_loadtest.bench_peer", "the MEC beside KServe, one load, one protocol"
     ),
+    "profile-mec": Command("nser_loadtest.profile_mec", "where the MEC's CPU goes, by py-spy"),
     "credentials": Command(
         "nser_up.credentials_cli", "dev CA, TLS certificates, Redis password, API tokens"
     ),
