@@ -38,6 +38,8 @@ latency() {  # timings: run alone, not beside anything that computes
   $nser bench-serving --out docs/serving/bench
   $nser payloads --out docs/serving/payloads
   $nser bench-peer --out docs/loadtest/peer
+  $nser bench-peer --backend openvino --out docs/loadtest/peer-openvino
+  $nser profile-mec --out docs/loadtest/profile
 }
 
 chaos() {
