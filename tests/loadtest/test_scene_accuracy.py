@@ -37,6 +37,38 @@ def test_report_covers_each_model_and_scene_with_shares_in_range(tmp_path: Path)
         assert first["median_s_to_alert"] in (None, 0.0)
         assert first["devices_alerted"] >= row["devices_alerted"]
     assert "| student | 100 | 0 of 2 (-) | 0 of 2 (-) |" in (tmp_path / "scenes.md").read_text()
+    # Each seed's device replayed alone: together they are the whole fleet's figure.
+    text = (tmp_path / "scenes.md").read_text()
+    for row in rows.values():
+        assert len(row["per_seed"]) == 2
+        shares = [r["devices_alerted"] for r in row["per_seed"]]
+        assert sum(shares) / 2 == row["devices_alerted"]
+    assert "## Targets, seed by seed" in text
+    assert "| student | 3 |" in text
+
+
+def test_targets_are_judged_seed_by_seed() -> None:
+    from nser_loadtest.scene_accuracy import _target_lines
+
+    def replay(alerted: int, seconds: float | None) -> dict[str, float | None]:
+        return {"devices_alerted": alerted / 20, "median_s_to_alert": seconds}
+
+    def report(assault: dict[str, float | None]) -> dict[str, object]:
+        rows = {
+            "party": {"per_seed": [replay(1, 9.0)]},
+            "quiet-home": {"per_seed": [replay(0, None)]},
+            "assault": {"per_seed": [assault]},
+        }
+        return {
+            "scenes": ["quiet-home", "party", "assault"],
+            "seeds": [7],
+            "devices_per_scene": 20,
+            "models": {"m": rows},
+        }
+
+    assert "| m | 7 | 1 (9 s) | 0 (-) | 19 (4 s) | yes |" in _target_lines(report(replay(19, 4.0)))
+    assert "| 19 (5.5 s) | no |" in "\n".join(_target_lines(report(replay(19, 5.5))))
+    assert "| 18 (2 s) | no |" in "\n".join(_target_lines(report(replay(18, 2.0))))
 
 
 @pytest.mark.parametrize(
