@@ -66,6 +66,9 @@ class OnnxRuntimeRunner:
         return out
 
 
+WARM_BATCH_SIZES = 8  # BatchingConfig.max_batch_size's default
+
+
 class OpenVinoRunner:
     """An ONNX graph (bytes) compiled by OpenVINO for the CPU: bfloat16 where the CPU computes
     it natively, float32 elsewhere; its GIL-free `infer` like ONNX Runtime's `run`."""
@@ -87,6 +90,10 @@ class OpenVinoRunner:
         )
         self.precision: str = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         self.request = compiled.create_infer_request()
+        # The first call at each batch size prepares that shape (a few ms): not a request's.
+        window = [d.get_length() for d in compiled.input(0).get_partial_shape()[1:]]
+        for size in range(1, WARM_BATCH_SIZES + 1):
+            self.request.infer({ONNX_INPUT: np.zeros((size, *window), dtype=np.float32)})
 
     def run(self, batch: Batch) -> Logits:
         out: Logits = self.request.infer({ONNX_INPUT: batch})[ONNX_OUTPUT]
