@@ -484,6 +484,7 @@ def real_audio_markdown(result: dict[str, Any], level: int = 1) -> str:
 
         means = [f"{mean_auc(n, 'padded'):.3f} / {mean_auc(n, 'noisy'):.3f}" for n in models]
         lines += [f"| mean | | {' | '.join(means)} |", ""]
+        lines += _synthetic_lines(folds)
     valence = result["tasks"].get("type")
     lines += _real_targets(detection, valence, h)
     if valence:
@@ -510,6 +511,30 @@ def real_audio_markdown(result: dict[str, Any], level: int = 1) -> str:
         "files hashed per fold and task)."
     )
     return "\n".join(lines) + "\n"
+
+
+def _synthetic_lines(folds: list[dict[str, Any]]) -> list[str]:
+    """Each fold model's accuracy on the synthetic test speakers beside its starting
+    checkpoint's: what hearing real audio cost on the paper's data (folds scored before the
+    report held it show "-")."""
+    names = list(dict.fromkeys(n for r in folds for n in r.get("synthetic_test_accuracy", {})))
+    if not names:
+        return []
+
+    def cell(row: dict[str, Any], name: str) -> str:
+        value = row.get("synthetic_test_accuracy", {}).get(name)
+        return "-" if value is None else f"{value:.1f} %"
+
+    lines = [
+        "Accuracy on the synthetic test speakers (the paper's data), each fold's models beside "
+        "the checkpoints they started from:",
+        "",
+        "| fold | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for i, row in enumerate(folds):
+        lines.append(f"| {i} | " + " | ".join(cell(row, n) for n in names) + " |")
+    return [*lines, ""]
 
 
 def _real_targets(

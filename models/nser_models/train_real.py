@@ -393,6 +393,12 @@ def scores_of(checkpoint: Path, features: FeatureConfig, windows: FeatureSet) ->
     return torch.softmax(predict_logits(model, windows.features), dim=1)[:, 1].tolist()
 
 
+def synthetic_accuracy(checkpoint: Path, features: FeatureConfig, test: FeatureSet) -> float:
+    """Accuracy (%) of a checkpoint on the synthetic test speakers' clips."""
+    logits = predict_logits(load_checkpoint(checkpoint, features).build(), test.features)
+    return round(100 * float((logits.argmax(dim=1) == test.labels).double().mean()), 2)
+
+
 def detection_metrics(records: Sequence[ClipRecord], scores: Sequence[float]) -> dict[str, Any]:
     """Cries against speech and against every other sound: AUC, recall at 1 % / 5 % false alarms."""
     classes = [sound_class_of(r) for r in records]
@@ -621,10 +627,10 @@ def _train_and_score_fold(
     )
     paths: dict[str, Path] = {}
     probe_scores: dict[str, list[float]] = {}
+    synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
     if not score_only:
         trained_on = training_sets(task, real_train, synthetic, recipe, features, tts)
         train, val = trained_on.train, trained_on.val
-        synthetic_test = build_feature_set(task_records(synthetic["test"], task), features)
         data = TaskData(task, train, val, synthetic_test, "", {"test": list(test_packages)})
         log.info(
             "fold %d (%s), %s: %d train / %d val windows",
@@ -650,6 +656,10 @@ def _train_and_score_fold(
     row: dict[str, Any] = {"test_packages": test_packages, "clips_hashed": hashed}
     # The checkpoints training started from, on the same windows: the "before".
     scored = {**paths, **{f"{n} (start)": start / checkpoint_filename(task, n) for n in MODELS}}
+    # What hearing real audio cost on the synthetic test speakers (the paper's Tables I-II).
+    row["synthetic_test_accuracy"] = {
+        name: synthetic_accuracy(path, features, synthetic_test) for name, path in scored.items()
+    }
     fold_scores: dict[str, dict[str, list[float]]] = {}
     for name, path in scored.items():
         row[name] = {}

@@ -15,6 +15,7 @@ from nser_models.data.clips import ClipRecord
 from nser_models.data.real_windows import WindowRecipe, device_windows, padded_and_noisy_windows
 from nser_models.metrics import recall_at_false_alarm, roc_auc
 from nser_models.train_real import (
+    MODELS,
     RealRecipe,
     assert_disjoint,
     detection_metrics,
@@ -245,6 +246,13 @@ def test_train_real_end_to_end_on_a_tiny_corpus(
         assert f"| {student} | both |" in report
         assert f"| {student} AUC, cries vs speech >= 0.95 |" in report
     assert not list(out.glob("fold-*"))  # fold models and kept folds removed after the report
+    # What hearing real audio cost on the synthetic test speakers, trained and starting models.
+    accuracy = json.loads((out / "real-audio.json").read_text())["tasks"]["detection"]["folds"][0][
+        "synthetic_test_accuracy"
+    ]
+    assert set(accuracy) == {*MODELS, *(f"{m} (start)" for m in MODELS)}
+    assert all(0.0 <= value <= 100.0 for value in accuracy.values())
+    assert "Accuracy on the synthetic test speakers" in report
     _a_stopped_run_resumes_where_it_stopped(args, out, monkeypatch)
     assert main([*args, "--folds", "9"]) == 1  # the last --folds wins
     assert "--folds must be in [2, 3]" in capsys.readouterr().err
