@@ -30,6 +30,35 @@ def test_quick_side_by_side_run_measures_both_servers(tmp_path: Path) -> None:
     text = (out / "report.md").read_text()
     assert "| student | 100 |" in text
     assert (out / "latency_vs_load.png").stat().st_size > 1000
+    summary = (out / "summary.md").read_text()  # what docs/loadtest.md includes
+    assert "| student | 10 ms |" in summary
+    assert "| target | measured | met |" in summary
+
+
+def test_targets_are_the_ratios_of_the_rates_each_server_holds() -> None:
+    from nser_loadtest.bench_peer import summary_markdown, targets
+
+    report = {
+        "nser": {"backend": "openvino", "does": "both tasks"},
+        "kserve": {"does": "detection"},
+        "slo_ms": {"student": 10.0, "teacher": 50.0},
+        "max_rate_at_slo": {
+            "nser": {"student": 600.0, "teacher": 50.0},
+            "kserve": {"student": 400.0, "teacher": 50.0},
+        },
+        "grids": {"nser": {"student": [{"latency_ms": {"p50": 1.5}}]}},
+    }
+    assert targets(report) == {
+        "student_ratio": 1.5,
+        "teacher_ratio": 1.0,
+        "student_over_teacher": 12.0,
+        "light_load_p50_ms": 1.5,
+    }
+    text = summary_markdown(report)
+    assert "| student | 10 ms | 600 | 400 | 1.50x |" in text
+    assert "over KServe's >= 1.5 | 1.50 | yes |" in text
+    assert "teacher: nser's max rate at p99 <= 50 ms over KServe's >= 1.2 | 1.00 | no |" in text
+    assert "p50 at the lowest rate, ms <= 2 | 1.50 | yes |" in text
 
 
 def test_an_unknown_model_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
