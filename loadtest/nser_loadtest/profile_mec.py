@@ -176,13 +176,13 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "report.md").write_text(markdown(report))
+    (args.out / "table.md").write_text(table_markdown(report))
     print(markdown(report))
     return 0
 
 
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
-    profiles = report["profiles"]
     lines = [
         "# Where the MEC's CPU goes per window",
         "",
@@ -194,7 +194,18 @@ def markdown(report: dict[str, Any]) -> str:
         f"for {report['seconds']:g} s. Shares are of the samples of threads at work "
         "(loadtest/nser_loadtest/profile_mec.py says how stacks are bucketed).",
         "",
-        "| | " + " | ".join(p["backend"] for p in profiles) + " |",
+    ]
+    return "\n".join(lines) + "\n" + table_markdown(report)
+
+
+def table_markdown(report: dict[str, Any]) -> str:
+    """The buckets' shares and the load's figures, a column per backend (table.md, which
+    docs/loadtest.md includes)."""
+    profiles = report["profiles"]
+    lines = [
+        "| share of the MEC's working samples | "
+        + " | ".join(p["backend"] for p in profiles)
+        + " |",
         "|---|" + "---:|" * len(profiles),
     ]
     for name, _ in BUCKETS:
@@ -212,7 +223,15 @@ def markdown(report: dict[str, Any]) -> str:
         + " | ".join(_cores(p["server_cpu_cores"]) for p in profiles)
         + " |"
     )
+    lines.append(
+        "| server CPU per window, ms | " + " | ".join(_per_window(p) for p in profiles) + " |"
+    )
     return "\n".join(lines) + "\n"
+
+
+def _per_window(profile: dict[str, Any]) -> str:
+    cores, rate = profile["server_cpu_cores"], profile["load"]["achieved_rate"]
+    return "-" if cores is None or not rate else f"{1e3 * cores / rate:.2f}"
 
 
 def _p50_p99(load: dict[str, Any]) -> str:

@@ -46,6 +46,7 @@ def test_a_short_profile_of_a_served_mec_adds_up(tmp_path: Path) -> None:
     assert profile["shares"]["model forward passes"] > 0  # it classified while sampled
     assert profile["load"]["ok"] == profile["load"]["sent"]
     assert "| model forward passes |" in (out / "report.md").read_text()
+    assert "| server CPU per window, ms |" in (out / "table.md").read_text()
 
 
 def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
