@@ -28,7 +28,7 @@ def test_quick_side_by_side_run_measures_both_servers(tmp_path: Path) -> None:
             assert step["server_cpu_cores"] > 0
     assert report["nser"]["settings"]["models"] == "student"
     text = (out / "report.md").read_text()
-    assert "| student | 100 |" in text
+    assert "| student | 50 |" in text
     assert (out / "latency_vs_load.png").stat().st_size > 1000
     summary = (out / "summary.md").read_text()  # what docs/loadtest.md includes
     assert "| student | 10 ms |" in summary
@@ -56,9 +56,9 @@ def test_targets_are_the_ratios_of_the_rates_each_server_holds() -> None:
     }
     text = summary_markdown(report)
     assert "| student | 10 ms | 600 | 400 | 1.50x |" in text
-    assert "over KServe's >= 1.5 | 1.50 | yes |" in text
-    assert "teacher: nser's max rate at p99 <= 50 ms over KServe's >= 1.2 | 1.00 | no |" in text
-    assert "p50 at the lowest rate, ms <= 2 | 1.50 | yes |" in text
+    assert "over KServe's >= 1.5 | 1.500 | yes |" in text
+    assert "teacher: nser's max rate at p99 <= 50 ms over KServe's >= 1.2 | 1.000 | no |" in text
+    assert "p50 at the lowest rate, ms <= 2 | 1.500 | yes |" in text
 
 
 def test_an_unknown_model_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
